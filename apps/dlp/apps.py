@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DlpConfig(AppConfig):
+    name = "apps.dlp"
+    label = "dlp"

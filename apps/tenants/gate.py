@@ -1,0 +1,80 @@
+"""Checks every request to a tenant passes before its view runs, console and API alike:
+tenant status, the portal access policy (networks, countries) and the tenant's MFA requirement.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from .models import Tenant, TenantStatus
+from .netaddr import client_ip, country_of
+
+
+@dataclass(frozen=True)
+class Denial:
+    code: str  # machine-readable: tenant_inactive, network_not_allowed, country_not_allowed
+    message: str
+
+
+def networks_allow(networks: list[str], ip: str | None) -> bool:
+    if not networks:
+        return True
+    if ip is None:
+        return False
+    address = ipaddress.ip_address(ip)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    for cidr in networks:
+        network = ipaddress.ip_network(cidr, strict=False)
+        if address.version == network.version and address in network:
+            return True
+    return False
+
+
+def countries_allow(countries: list[str], ip: str | None) -> bool:
+    if not countries:
+        return True
+    return country_of(ip) in {c.upper() for c in countries}
+
+
+def access_denial(tenant: Tenant, ip: str | None) -> Denial | None:
+    """Why a request from `ip` may not use `tenant`, or None when it may."""
+    if tenant.status != TenantStatus.ACTIVE:
+        return Denial("tenant_inactive", f"This tenant is {tenant.get_status_display().lower()}.")
+    if not networks_allow(tenant.allowed_networks, ip):
+        return Denial(
+            "network_not_allowed",
+            f"Your address {ip or 'unknown'} is outside the networks this tenant allows.",
+        )
+    if not countries_allow(tenant.allowed_countries, ip):
+        country = country_of(ip) or "an unknown country"
+        return Denial(
+            "country_not_allowed",
+            f"Sign-ins from {country} (address {ip}) are not allowed for this tenant.",
+        )
+    return None
+
+
+def request_denial(request, tenant: Tenant) -> Denial | None:
+    """`access_denial` for a request; a refusal is written to the tenant's audit log."""
+    ip = client_ip(request)
+    denial = access_denial(tenant, ip)
+    if denial is not None and denial.code != "tenant_inactive":
+        from . import audit
+
+        audit.record(
+            tenant,
+            "access.denied",
+            request=request,
+            details={"reason": denial.code, "path": request.path[:200]},
+        )
+    return denial
+
+
+def mfa_satisfied(request, tenant: Tenant) -> bool:
+    """True unless the tenant requires MFA and this session has not passed a second factor."""
+    if not tenant.require_mfa:
+        return True
+    verified = getattr(request.user, "is_verified", None)
+    return bool(verified and verified())

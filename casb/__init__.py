@@ -1,0 +1,5 @@
+"""CASB: a multi-tenant Cloud Access Security Broker (Django project package)."""
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]

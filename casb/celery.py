@@ -1,0 +1,81 @@
+"""The Celery app and the one beat schedule.
+
+JSON only, late acks, reject on worker loss, prefetch 1: a task whose worker dies is delivered
+again, so every task is idempotent (see DESIGN.md, "Background work"). With Redis the visibility
+timeout is at least twice the longest hard time limit, or a slow task would be delivered twice.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casb.settings")
+
+TASK_TIME_LIMIT = 15 * 60  # hard limit of the longest task, seconds
+VISIBILITY_TIMEOUT = 2 * TASK_TIME_LIMIT
+
+app = Celery("casb")
+
+
+def _broker_options(url: str, broker_dir: str) -> dict:
+    if url.startswith("filesystem://"):
+        # The embedded broker of the one-command demo: a folder, no server to install.
+        for sub in ("in", "processed"):
+            os.makedirs(os.path.join(broker_dir, sub), exist_ok=True)
+        return {
+            "data_folder_in": os.path.join(broker_dir, "in"),
+            "data_folder_out": os.path.join(broker_dir, "in"),
+            "processed_folder": os.path.join(broker_dir, "processed"),
+            "store_processed": False,
+        }
+    return {
+        "visibility_timeout": VISIBILITY_TIMEOUT,
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
+    }
+
+
+def configure(application: Celery) -> None:
+    from django.conf import settings
+
+    application.conf.update(
+        broker_url=settings.CELERY_BROKER_URL,
+        broker_transport_options=_broker_options(
+            settings.CELERY_BROKER_URL, str(settings.CELERY_BROKER_FILESYSTEM_DIR)
+        ),
+        broker_connection_retry_on_startup=True,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_time_limit=TASK_TIME_LIMIT,
+        task_soft_time_limit=TASK_TIME_LIMIT - 60,
+        task_always_eager=settings.CELERY_TASK_ALWAYS_EAGER,
+        timezone="UTC",
+        beat_schedule=BEAT_SCHEDULE,
+        beat_schedule_filename=str(settings.VAR_DIR / "celerybeat-schedule"),
+    )
+
+
+# The one place periodic jobs are declared. Each entry expires before its next run.
+BEAT_SCHEDULE = {
+    "verify-audit-chains": {
+        "task": "tenants.verify_audit_chains",
+        "schedule": crontab(minute=17, hour=3),
+        "options": {"expires": 23 * 3600},
+    },
+    "purge-expired-api-tokens": {
+        "task": "tenants.purge_expired_api_tokens",
+        "schedule": crontab(minute=5),
+        "options": {"expires": 3000},
+    },
+}
+
+configure(app)
+app.autodiscover_tasks()

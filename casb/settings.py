@@ -1,0 +1,306 @@
+"""Settings, read from the environment through django-environ only.
+
+Every variable is documented in `.env.example`. Secure by default: DEBUG is off unless asked for,
+and with DEBUG off the process refuses to start without a real SECRET_KEY, ALLOWED_HOSTS and a
+master key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
+
+
+def _secret(name: str, default: str = "") -> str:
+    """A secret from NAME, or from the file named by NAME_FILE (Docker/K8s secrets)."""
+    path = env.str(f"{name}_FILE", default="")
+    if path:
+        return Path(path).read_text().strip()
+    return env.str(name, default=default)
+
+
+DEBUG = env.bool("DEBUG", default=False)
+
+SECRET_KEY = _secret("SECRET_KEY")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
+
+# Master keys wrap the per-tenant data keys (envelope encryption, see DESIGN.md).
+# Format: "keyid:base64-of-32-bytes", comma separated; the first is current, the rest stay
+# readable until a rotation has re-wrapped every tenant key.
+CASB_MASTER_KEYS_RAW = _secret("CASB_MASTER_KEYS")
+
+if DEBUG:
+    SECRET_KEY = SECRET_KEY or "debug-only-secret-key-not-for-production-use-0123456789abcdef"
+    ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "testserver"]
+    # A fixed development key so the demo works out of the box; never used with DEBUG off.
+    CASB_MASTER_KEYS_RAW = CASB_MASTER_KEYS_RAW or (
+        "dev:" + base64.b64encode(b"casb-development-master-key-32b!").decode()
+    )
+else:
+    _missing = [
+        name
+        for name, value in (
+            ("SECRET_KEY", SECRET_KEY),
+            ("ALLOWED_HOSTS", ALLOWED_HOSTS),
+            ("CASB_MASTER_KEYS", CASB_MASTER_KEYS_RAW),
+        )
+        if not value
+    ]
+    if _missing:
+        raise ImproperlyConfigured(
+            "DEBUG is off and these settings are missing: "
+            + ", ".join(_missing)
+            + ". See .env.example."
+        )
+    if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure-"):
+        raise ImproperlyConfigured("SECRET_KEY must be at least 50 random characters.")
+
+
+def _parse_master_keys(raw: str) -> dict[str, bytes]:
+    keys: dict[str, bytes] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        key_id, sep, b64 = item.partition(":")
+        try:
+            key = base64.b64decode(b64, validate=True)
+        except binascii.Error as exc:
+            raise ImproperlyConfigured(f"CASB_MASTER_KEYS: key {key_id!r} is not base64") from exc
+        if not sep or not key_id or len(key) != 32:
+            raise ImproperlyConfigured(
+                "CASB_MASTER_KEYS entries must be 'keyid:base64' of a 32-byte key"
+            )
+        keys[key_id] = key
+    if not keys:
+        raise ImproperlyConfigured("CASB_MASTER_KEYS holds no key")
+    return keys
+
+
+CASB_MASTER_KEYS = _parse_master_keys(CASB_MASTER_KEYS_RAW)
+CASB_CURRENT_MASTER_KEY_ID = next(iter(CASB_MASTER_KEYS))
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "guardian",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "apps.tenants",
+    "apps.connectors",
+    "apps.accounts",
+    "apps.activities",
+    "apps.alerts",
+    "apps.governance",
+    "apps.discovery",
+    "apps.dlp",
+    "apps.compliance",
+    "apps.integrations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "apps.tenants.middleware.NoStoreMiddleware",
+    # AxesMiddleware must be last: it turns lock-outs into the lock-out page.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "casb.urls"
+WSGI_APPLICATION = "casb.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "apps.tenants.context_processors.console",
+            ],
+        },
+    }
+]
+
+# --- Databases and geo pinning -------------------------------------------------------------
+VAR_DIR.mkdir(exist_ok=True)
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+
+# geo -> database alias. Aliases other than "default" read DATABASE_URL_<ALIAS>.
+GEO_DATABASES: dict[str, str] = env.dict(
+    "GEO_DATABASES", default={"eu": "default", "uk": "default", "us": "default"}
+)
+if set(GEO_DATABASES) != {"eu", "uk", "us"}:
+    raise ImproperlyConfigured("GEO_DATABASES must map exactly the geos eu, uk and us")
+for _alias in sorted(set(GEO_DATABASES.values()) - {"default"}):
+    DATABASES[_alias] = env.db(f"DATABASE_URL_{_alias.upper()}")
+
+for _db in DATABASES.values():
+    if _db["ENGINE"].endswith("postgresql"):
+        # Persistent connections: a new connection per request costs ~3.6x here.
+        _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+        _db["CONN_HEALTH_CHECKS"] = True
+    _db["ATOMIC_REQUESTS"] = False
+
+DATABASE_ROUTERS = ["apps.tenants.routing.GeoRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://casb")}
+
+# --- Authentication ------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# Lock-out after repeated failed sign-ins (django-axes), per username and per address.
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "tenants/auth/locked_out.html"
+AXES_VERBOSE = False
+
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="CASB")
+OTP_TOTP_THROTTLE_FACTOR = 1
+
+ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row
+
+# Number of reverse proxies in front of us that append to X-Forwarded-For. 0 = trust none,
+# take REMOTE_ADDR (ASVS 4.1.3: the client cannot override what the proxy sets).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# --- Sessions, cookies and transport security ----------------------------------------------
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
+    # Only behind a proxy that overwrites X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "style-src": ["'self'"],
+        "script-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+
+# --- Static files, i18n --------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="casb@localhost")
+
+# --- REST API ------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["apps.tenants.api.authentication.TenantTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["apps.tenants.api.permissions.TenantActionPermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["apps.tenants.api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"token": env.str("API_THROTTLE_RATE", default="600/min")},
+    "DEFAULT_PAGINATION_CLASS": "apps.tenants.api.pagination.Pagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "apps.tenants.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CASB API",
+    "DESCRIPTION": "Per-tenant REST API. Send `Authorization: Token <key>`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Celery --------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_FILESYSTEM_DIR = VAR_DIR / "celery-broker"
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+
+# --- Logging -------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"axes": {"level": "WARNING"}},
+}
