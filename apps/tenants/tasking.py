@@ -1,0 +1,60 @@
+"""Celery helpers: tasks that run inside one tenant's scope, enqueued on commit.
+
+A tenant task takes the tenant's id (a string, JSON-safe) as its first argument; the wrapper
+loads the tenant once and runs the body inside `tenant_context`, so the body queries exactly as
+a console view does. Tasks take ids, never model instances, and must be idempotent: with late
+acks a task whose worker dies is delivered again.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+
+from celery import shared_task
+from django.db import transaction
+
+from .models import Tenant
+from .scoping import tenant_context
+
+log = logging.getLogger(__name__)
+
+TASK_DEFAULTS = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (ConnectionError, TimeoutError),
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+def tenant_task(name: str, **options) -> Callable:
+    """Declare `fn(tenant, *args)` as the Celery task `name(tenant_id, *args)`."""
+
+    def decorator(fn: Callable) -> Callable:
+        @shared_task(name=name, bind=True, **{**TASK_DEFAULTS, **options})
+        @functools.wraps(fn)
+        def run(self, tenant_id: str, *args, **kwargs):
+            tenant = Tenant.objects.filter(pk=tenant_id).first()
+            if tenant is None:  # deleted since enqueueing: nothing left to do
+                log.info("task %s skipped: tenant %s no longer exists", name, tenant_id)
+                return None
+            with tenant_context(tenant):
+                return fn(tenant, *args, **kwargs)
+
+        return run
+
+    return decorator
+
+
+def platform_task(name: str, **options) -> Callable:
+    """Declare a cross-tenant task (beat jobs that walk every tenant)."""
+    return shared_task(name=name, **{**TASK_DEFAULTS, **options})
+
+
+def enqueue_on_commit(task, *args, using: str = "default") -> None:
+    """Send `task` once the surrounding transaction commits (never a task for a rollback)."""
+    transaction.on_commit(lambda: task.delay(*args), using=using)
