@@ -23,12 +23,14 @@ app = Celery("casb")
 def _broker_options(url: str, broker_dir: str) -> dict:
     if url.startswith("filesystem://"):
         # The embedded broker of the one-command demo: a folder, no server to install.
-        for sub in ("in", "processed"):
+        # The exchange table (control_folder) defaults to ./control: keep it under var/ too.
+        for sub in ("in", "processed", "control"):
             os.makedirs(os.path.join(broker_dir, sub), exist_ok=True)
         return {
             "data_folder_in": os.path.join(broker_dir, "in"),
             "data_folder_out": os.path.join(broker_dir, "in"),
             "processed_folder": os.path.join(broker_dir, "processed"),
+            "control_folder": os.path.join(broker_dir, "control"),
             "store_processed": False,
         }
     return {

@@ -16,10 +16,12 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
+
+# Local state of the embedded default: SQLite file, filesystem broker, beat schedule.
+VAR_DIR = Path(env.str("CASB_VAR_DIR", default=str(BASE_DIR / "var")))
 
 
 def _secret(name: str, default: str = "") -> str:
@@ -98,6 +100,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files (no CDN)
     "guardian",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -150,7 +153,7 @@ TEMPLATES = [
 ]
 
 # --- Databases and geo pinning -------------------------------------------------------------
-VAR_DIR.mkdir(exist_ok=True)
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 
 # geo -> database alias. Aliases other than "default" read DATABASE_URL_<ALIAS>.
@@ -205,6 +208,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "tenants/auth/locked_out.html"
 AXES_VERBOSE = False
+# Same client address as the access gate and audit log (honours TRUSTED_PROXY_COUNT).
+AXES_CLIENT_IP_CALLABLE = "apps.tenants.netaddr.client_ip"
 
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="CASB")
 OTP_TOTP_THROTTLE_FACTOR = 1
@@ -277,17 +282,30 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.tenants.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "apps.tenants.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CASB API",
-    "DESCRIPTION": "Per-tenant REST API. Send `Authorization: Token <key>`.",
+    "DESCRIPTION": (
+        "Per-tenant REST API. Create a token under Settings > API tokens and send "
+        "`Authorization: Token <key>`. A token belongs to one tenant and acts with its role, "
+        "never more than its creator's current role. JSON only. Every error is "
+        '`{"error": {"code", "message", "details"}}`. Lists are paginated (`page`, `page_size` '
+        "up to 500); requests are throttled per token (429 with `Retry-After`). This schema and "
+        "the docs page need a token or a signed-in session."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Schema generation only calls .none() on it; the default manager would (rightly) refuse
+    # to build a queryset of tenant data with no tenant.
+    "DEFAULT_QUERY_MANAGER": "_base_manager",
 }
 
 # --- Celery --------------------------------------------------------------------------------

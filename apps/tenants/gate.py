@@ -26,7 +26,10 @@ def networks_allow(networks: list[str], ip: str | None) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
     for cidr in networks:
-        network = ipaddress.ip_network(cidr, strict=False)
+        try:
+            network = ipaddress.ip_network(cidr, strict=False)
+        except (TypeError, ValueError):
+            continue  # a malformed stored entry allows nothing (and must not turn into a 500)
         if address.version == network.version and address in network:
             return True
     return False

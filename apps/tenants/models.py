@@ -142,6 +142,7 @@ class ApiToken(models.Model):
 class TenantQuerySet(models.QuerySet):
     def bulk_create(self, objs, *args, **kwargs):
         tenant = current_tenant()
+        objs = list(objs)  # a generator would be used up by the loop below and write nothing
         for obj in objs:
             _claim(obj, tenant)
         return super().bulk_create(objs, *args, **kwargs)
@@ -212,3 +213,26 @@ class AuditEvent(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action}"
+
+
+class AuditAnchor(models.Model):
+    """A verified head (seq, hash) of one tenant's audit chain, taken by the nightly check.
+
+    A hash chain cannot show that its newest records were cut off, nor that a superuser rebuilt
+    it end to end; comparing against anchors taken earlier can. Anchors live in the control-plane
+    database (apart from a non-default geo's audit rows), are append-only like the audit table,
+    and each one is also written to the log so it can be held outside the database (the SIEM).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant_id = models.UUIDField(db_index=True, editable=False)
+    seq = models.PositiveBigIntegerField()
+    hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-seq"]
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"anchor #{self.seq} of {self.tenant_id}"

@@ -1,18 +1,13 @@
-"""Sign-in, sign-out and MFA (placeholder until built)."""
+"""Sign-in, sign-out, the second factor and account security (mounted under /accounts/)."""
 
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views.console import not_found
+from .views import auth
 
 urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(template_name="tenants/auth/login.html"),
-        name="login",
-    ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("mfa/verify/", not_found, name="mfa-verify"),
-    path("mfa/enrol/", not_found, name="mfa-enrol"),
-    path("security/", not_found, name="account-security"),
+    path("login/", auth.SignInView.as_view(), name="login"),
+    path("logout/", auth.sign_out, name="logout"),
+    path("mfa/verify/", auth.MfaVerifyView.as_view(), name="mfa-verify"),
+    path("mfa/enrol/", auth.MfaEnrolView.as_view(), name="mfa-enrol"),
+    path("security/", auth.AccountSecurityView.as_view(), name="account-security"),
 ]

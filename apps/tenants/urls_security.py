@@ -1,14 +1,15 @@
-"""Portal security and audit pages (placeholder until built)."""
+"""Portal security settings and the audit log (mounted under /t/<tenant_slug>/)."""
 
 from django.urls import path
 
-from .views.console import section
+from .views import security
 
 urlpatterns = [
     path(
         "settings/security/",
-        section("settings", "Portal security", "Not built yet", ""),
+        security.PortalSecurityView.as_view(),
         name="portal-security",
     ),
-    path("audit/", section("audit", "Audit log", "Not built yet", ""), name="audit"),
+    path("audit/", security.AuditLogView.as_view(), name="audit"),
+    path("audit/export.csv", security.AuditExportView.as_view(), name="audit-export"),
 ]

@@ -1,9 +1,14 @@
-"""API token pages (placeholder until built)."""
+"""API token pages: Settings > API tokens."""
 
 from django.urls import path
 
-from .views.console import section
+from .views.tokens import TokenRevokeView, TokensView
 
 urlpatterns = [
-    path("settings/tokens/", section("settings", "API tokens", "Not built yet", ""), name="tokens"),
+    path("settings/tokens/", TokensView.as_view(), name="tokens"),
+    path(
+        "settings/tokens/<uuid:token_id>/revoke/",
+        TokenRevokeView.as_view(),
+        name="token-revoke",
+    ),
 ]
