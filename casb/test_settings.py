@@ -12,6 +12,8 @@ os.environ.setdefault("DATABASE_URL_GEO_US", "postgres://postgres@127.0.0.1:5432
 os.environ.setdefault("GEO_DATABASES", "eu=default,uk=default,us=geo_us")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("CACHE_URL", "locmemcache://tests")
+# Live-server threads would otherwise keep connections open past the test database teardown.
+os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
 
 from casb.settings import *  # noqa: F403
 

@@ -55,7 +55,7 @@ EXPECTED: dict[str, dict[str, tuple]] = {
     # Home sends a signed-in person to their only tenant (charlie: to B) or to the picker.
     "home": {"GET": (LOGIN, 302, 302, 302, 302), "POST": (LOGIN, 302, 302, 302, 302)},
     # Liveness for load balancers: no data, no side effect, any method.
-    "healthz": {"GET": (200, 200, 200, 200, 200), "POST": (200, 200, 200, 200, 200)},
+    "healthz": {"GET": (200, 200, 200, 200, 200), "POST": (405, 405, 405, 405, 405)},
     # An empty sign-in form is invalid: 400 and the form again.
     "login": {"GET": (200, 200, 200, 200, 200), "POST": (400, 400, 400, 400, 400)},
     "logout": {"GET": (405, 405, 405, 405, 405), "POST": (302, 302, 302, 302, 302)},

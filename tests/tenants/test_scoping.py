@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from apps.tenants import audit
 from apps.tenants.models import AuditEvent
@@ -39,3 +40,13 @@ def test_geo_is_fixed(tenant_a):
     tenant_a.geo = "us"
     with pytest.raises(ValidationError):
         tenant_a.save()
+
+
+def test_bulk_create_claims_rows_for_the_current_tenant(tenant_a):
+    rows = (
+        AuditEvent(seq=1000 + i, created_at=timezone.now(), action="bulk", prev_hash="0", hash="0")
+        for i in range(3)
+    )
+    with tenant_context(tenant_a):
+        AuditEvent.objects.bulk_create(rows)
+        assert AuditEvent.objects.filter(action="bulk", tenant_id=tenant_a.id).count() == 3

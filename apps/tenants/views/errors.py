@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 _TEXT = {
     400: ("bad_request", "The request could not be understood."),
@@ -39,6 +40,7 @@ def server_error(request):
     return _error(request, 500)
 
 
+@require_safe
 def healthz(request):
     """Liveness and database reachability, for load balancers; no tenant data."""
     with connection.cursor() as cursor:
