@@ -4,27 +4,22 @@ Signs in through the real form, opens every top-level page of the navigation and
 tab, and saves a screenshot of each into test-artifacts/screenshots/. Each page must answer 200,
 show its heading, and raise no console error, script error or CSP violation.
 
-Playwright's own browser download does not work here; the test uses Debian's chromium, which
-.ci/run installs. Without it the test skips locally, and fails in CI.
+See tests/browser_kit.py for how Chromium is found and started.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from apps.tenants import services
 from apps.tenants.models import Role
+from tests.browser_kit import CSP_LISTENER, chromium, screenshot  # noqa: F401
 from tests.factories import PASSWORD, make_tenant, member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium")
-SCREENSHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
 # The top-level pages every global admin must find in the navigation.
 TOP_LEVEL = [
     "Overview",
@@ -38,48 +33,6 @@ TOP_LEVEL = [
     "Settings",
     "Audit",
 ]
-# Flags from the machine notes: no background traffic to hosts that this network refuses.
-CHROMIUM_ARGS = [
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-CSP_LISTENER = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || "inline"}`);
-});
-"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        reason = f"Debian's chromium is not installed ({CHROMIUM}); apt-get install chromium"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test are
-    # still synchronous, so Django's async-safety guard would refuse them.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    try:
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-            )
-            yield chromium
-            chromium.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 class PageWatch:
@@ -108,8 +61,7 @@ class PageWatch:
         text = heading.inner_text().strip()
         assert text, f"{name}: empty <h1>"
         violations = self.page.evaluate("window.__cspViolations || []")
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        screenshot(self.page, name)
         assert violations == [], f"{name}: CSP violations {violations}"
         assert self.errors == [], f"{name}: {self.errors}"
         return text
@@ -119,14 +71,14 @@ def _slug(label: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
 
 
-def test_sign_in_and_every_top_level_page_renders(live_server, browser):
+def test_sign_in_and_every_top_level_page_renders(live_server, chromium):  # noqa: F811
     contoso = make_tenant("Contoso", geo="eu")
     fabrikam = make_tenant("Fabrikam", geo="uk")
     # A global admin of two tenants (so the tenant switcher shows) with no MFA device.
     admin = member(contoso, Role.GLOBAL_ADMIN, username="admin@contoso.test")
     services.set_role(tenant=fabrikam, user=admin, role=Role.GLOBAL_ADMIN, actor=None)
 
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context = chromium.new_context(viewport={"width": 1280, "height": 860})
     try:
         page = context.new_page()
         watch = PageWatch(page)
