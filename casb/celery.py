@@ -77,6 +77,18 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute=5),
         "options": {"expires": 3000},
     },
+    # Connected apps: queue a poll for every enabled instance that is due (connectors).
+    "connectors-poll-due": {
+        "task": "connectors.poll_due",
+        "schedule": crontab(),  # every minute
+        "options": {"expires": 50},
+    },
+    # Day partitions of the activity table, a week ahead, in every geo database.
+    "activities.ensure_partitions": {
+        "task": "activities.ensure_partitions",
+        "schedule": crontab(minute=23, hour=0),
+        "options": {"expires": 23 * 3600},
+    },
 }
 
 configure(app)

@@ -306,12 +306,42 @@ SPECTACULAR_SETTINGS = {
     # Schema generation only calls .none() on it; the default manager would (rightly) refuse
     # to build a queryset of tenant data with no tenant.
     "DEFAULT_QUERY_MANAGER": "_base_manager",
+    # One name for a choice set used by several fields (IP category of ranges and activities).
+    "ENUM_NAME_OVERRIDES": {
+        "IpCategoryEnum": "apps.activities.models.IpCategory",
+        "InstanceStatusEnum": "apps.connectors.models.InstanceStatus",  # connectors
+        "VendorEnum": "apps.connectors.models.Vendor",  # connectors
+        "AccountStatusEnum": "apps.accounts.models.AccountStatus",  # activitylog
+    },
 }
 
 # --- Celery --------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_FILESYSTEM_DIR = VAR_DIR / "celery-broker"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+
+# --- Connected apps (outbound HTTPS to SaaS vendors) ---------------------------------------
+# Host names a connector may reach although they resolve to loopback/private/link-local
+# addresses (e.g. a vendor reached through an internal gateway). Default: none.
+CONNECTOR_ALLOWED_PRIVATE_HOSTS = [
+    h.strip().lower() for h in env.list("CONNECTOR_ALLOWED_PRIVATE_HOSTS", default=[]) if h.strip()
+]
+# A PEM file of extra CA certificates trusted for connector HTTPS (besides the system's).
+CONNECTOR_CA_BUNDLE = env.str("CONNECTOR_CA_BUNDLE", default="")
+CONNECTOR_HTTP_TIMEOUT = env.float("CONNECTOR_HTTP_TIMEOUT", default=30.0)
+CONNECTOR_POLL_MINUTES = env.int("CONNECTOR_POLL_MINUTES", default=5)
+CONNECTOR_DIRECTORY_SYNC_MINUTES = env.int("CONNECTOR_DIRECTORY_SYNC_MINUTES", default=60)
+CONNECTOR_INITIAL_LOOKBACK_HOURS = env.int("CONNECTOR_INITIAL_LOOKBACK_HOURS", default=24)
+
+# --- Activity ingestion -------------------------------------------------------------------
+# Activities are kept this many days; ingestion refuses events older than that.
+ACTIVITY_RETENTION_DAYS = env.int("ACTIVITY_RETENTION_DAYS", default=180)
+# Push API (POST /api/v1/activities/ingest/): larger bodies or batches are refused with 413.
+INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=10 * 1024 * 1024)
+INGEST_MAX_EVENTS = env.int("INGEST_MAX_EVENTS", default=10000)
+
+# How much demo data seed_demo makes (1.0: a few hundred people, ~50k activities).
+DEMO_SCALE = env.float("DEMO_SCALE", default=1.0)
 
 # --- Logging -------------------------------------------------------------------------------
 LOGGING = {

@@ -14,6 +14,10 @@ os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("CACHE_URL", "locmemcache://tests")
 # Live-server threads would otherwise keep connections open past the test database teardown.
 os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
+# Tests that seed the demo want its shape, not its bulk (one test runs it at full scale).
+os.environ.setdefault("DEMO_SCALE", "0.1")
+# The fake vendor servers of tests/fakes listen on loopback under this name (connectors).
+os.environ.setdefault("CONNECTOR_ALLOWED_PRIVATE_HOSTS", "localhost")
 
 from casb.settings import *  # noqa: F403
 

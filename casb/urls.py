@@ -6,6 +6,8 @@ from apps.tenants.views import console, errors
 
 tenant_console = [
     path("", include("apps.tenants.urls")),
+    path("settings/ip-ranges/", include("apps.activities.urls_ipranges")),
+    path("settings/apps/", include("apps.connectors.urls")),
     path("activities/", include("apps.activities.urls")),
     path("users/", include("apps.accounts.urls")),
     path("alerts/", include("apps.alerts.urls")),

@@ -23,15 +23,23 @@ name. A later module with a new kwarg adds a builder here (the meta-test names w
 
 from __future__ import annotations
 
+import itertools
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.forms.models import model_to_dict
 
+from apps.accounts.models import Account, CloudUser
+from apps.activities import iprange_services
+from apps.activities.models import Activity, IpCategory, IpRange
+from apps.connectors import services as connector_services
+from apps.connectors.models import AppInstance
 from apps.tenants import audit, token_services
 from apps.tenants.models import ApiToken, AuditEvent, Membership, Role, Tenant
 from apps.tenants.scoping import tenant_context
+from tests.activities import logdata
 from tests.factories import UserFactory, member
 
 PRINCIPALS = ("anonymous", "rita", "sam", "alice", "charlie")
@@ -77,8 +85,30 @@ EXPECTED: dict[str, dict[str, tuple]] = {
     "tenants:tokens": {"GET": MEMBERS_READ, "POST": (LOGIN, 400, 400, 400, _STRANGER)},
     # The token is alice's: only she (owner) may revoke it; others' roles get 403.
     "tenants:token-revoke": {"GET": NO_POST, "POST": (LOGIN, 403, 403, 302, _STRANGER)},
+    # --- Activity log, users and accounts (activitylog) ------------------------------------
     "activities:list": {"GET": MEMBERS_READ, "POST": NO_POST},
+    "activities:detail": {"GET": MEMBERS_READ, "POST": NO_POST},
+    # Exporting personal data in bulk needs EXPORT, which readers lack.
+    "activities:export": {"GET": (LOGIN, 403, 200, 200, _STRANGER), "POST": NO_POST},
     "accounts:list": {"GET": MEMBERS_READ, "POST": NO_POST},
+    "accounts:detail": {"GET": MEMBERS_READ, "POST": NO_POST},
+    # --- IP ranges and the push API (ingestion) --------------------------------------------
+    # Every member reads the ranges; writes need MANAGE_SETTINGS. An empty form is invalid (400);
+    # the edit page is a write page (readers 403); delete is POST-only and redirects.
+    "ipranges:list": {"GET": MEMBERS_READ, "POST": ADMIN_WRITE},
+    "ipranges:edit": {"GET": (LOGIN, 403, 200, 200, _STRANGER), "POST": ADMIN_WRITE},
+    "ipranges:delete": {"GET": NO_POST, "POST": (LOGIN, 403, 302, 302, _STRANGER)},
+    # --- Connected apps (connectors) --------------------------------------------------------
+    # Every member sees the apps and their status; adding one (a write page) and every change
+    # need MANAGE_SETTINGS. Empty forms are invalid (400); the actions are POST-only and
+    # redirect back to the app (poll now, pause, resume) or to the list (delete).
+    "connectors:list": {"GET": MEMBERS_READ, "POST": NO_POST},
+    "connectors:create": {"GET": (LOGIN, 403, 200, 200, _STRANGER), "POST": ADMIN_WRITE},
+    "connectors:detail": {"GET": MEMBERS_READ, "POST": ADMIN_WRITE},
+    **{
+        f"connectors:{name}": {"GET": NO_POST, "POST": (LOGIN, 403, 302, 302, _STRANGER)}
+        for name in ("poll", "pause", "resume", "delete")
+    },
     "alerts:list": {"GET": MEMBERS_READ, "POST": NO_POST},
     "alerts:policies": {"GET": MEMBERS_READ, "POST": NO_POST},
     "governance:log": {"GET": MEMBERS_READ, "POST": NO_POST},
@@ -120,6 +150,94 @@ EXPECTED: dict[str, dict[str, tuple]] = {
     "api-audit-list": {
         "GET": (401, 403, 403, 200, 200),
         "POST": API_NONE,
+        "PUT": API_NONE,
+        "PATCH": API_NONE,
+        "DELETE": API_NONE,
+    },
+    # --- Activity log, users and accounts (activitylog) ------------------------------------
+    # POST /activities/ is a query (the spec's JSON filters): a read, open to readers; charlie's
+    # token queries his own tenant. The export needs EXPORT (not readers).
+    "api-activities-list": {
+        "GET": (401, 200, 200, 200, 200),
+        "POST": (401, 200, 200, 200, 200),
+        "PUT": API_NONE,
+        "PATCH": API_NONE,
+        "DELETE": API_NONE,
+    },
+    "api-activities-detail": {
+        "GET": (401, 200, 200, 200, 404),
+        "POST": API_NONE,
+        "PUT": API_NONE,
+        "PATCH": API_NONE,
+        "DELETE": API_NONE,
+    },
+    "api-activities-export": {
+        "GET": (401, 403, 200, 200, 200),
+        "POST": API_NONE,
+        "PUT": API_NONE,
+        "PATCH": API_NONE,
+        "DELETE": API_NONE,
+    },
+    **{
+        name: {
+            "GET": (401, 200, 200, 200, 200 if name.endswith("-list") else 404),
+            "POST": API_NONE,
+            "PUT": API_NONE,
+            "PATCH": API_NONE,
+            "DELETE": API_NONE,
+        }
+        for name in (
+            "api-users-list",
+            "api-users-detail",
+            "api-accounts-list",
+            "api-accounts-detail",
+        )
+    },
+    # --- IP ranges and the push API (ingestion) --------------------------------------------
+    # Readers read ranges; writes need MANAGE_SETTINGS. `{}` is an invalid range (400) and a
+    # valid, empty change (200). charlie's token creates in *his* tenant (400 for `{}`).
+    "api-ip-ranges-list": {
+        "GET": (401, 200, 200, 200, 200),
+        "POST": (401, 403, 400, 400, 400),
+        "PUT": API_NONE,
+        "PATCH": API_NONE,
+        "DELETE": API_NONE,
+    },
+    "api-ip-ranges-detail": {
+        "GET": (401, 200, 200, 200, 404),
+        "POST": API_NONE,
+        "PUT": API_NONE,
+        "PATCH": (401, 403, 200, 200, 404),
+        "DELETE": (401, 403, 204, 204, 404),
+    },
+    # Pushing activities needs MANAGE_SETTINGS; `{}` is not an array of events (400).
+    "api-activities-ingest": {
+        "GET": API_NONE,
+        "POST": (401, 403, 400, 400, 400),
+        "PUT": API_NONE,
+        "PATCH": API_NONE,
+        "DELETE": API_NONE,
+    },
+    # --- Connected apps (connectors) --------------------------------------------------------
+    # Readers read; writes need MANAGE_SETTINGS. `{}` is an invalid app (400) and a valid, empty
+    # change (200). charlie's token creates in *his* tenant (400 for `{}`). Poll now: 202.
+    "api-apps-list": {
+        "GET": (401, 200, 200, 200, 200),
+        "POST": (401, 403, 400, 400, 400),
+        "PUT": API_NONE,
+        "PATCH": API_NONE,
+        "DELETE": API_NONE,
+    },
+    "api-apps-detail": {
+        "GET": (401, 200, 200, 200, 404),
+        "POST": API_NONE,
+        "PUT": API_NONE,
+        "PATCH": (401, 403, 200, 200, 404),
+        "DELETE": (401, 403, 204, 204, 404),
+    },
+    "api-apps-poll": {
+        "GET": API_NONE,
+        "POST": (401, 403, 202, 202, 404),
         "PUT": API_NONE,
         "PATCH": API_NONE,
         "DELETE": API_NONE,
@@ -218,6 +336,132 @@ def build_audit_event(world: World) -> Built:
             return list(AuditEvent.objects.filter(pk=event.pk).values_list("seq", "hash"))
 
     return Built(kwargs={"id": event.pk}, snapshot=snapshot, secrets=(str(event.pk),))
+
+
+# --- Activity log, users and accounts (activitylog) -------------------------------------------
+
+
+def _directory_probe(world: World):
+    suffix = uuid.uuid4().hex[:8]
+    app = logdata.app(world.tenant_a, name=f"Matrix app {suffix}")
+    person = logdata.person(world.tenant_a, f"matrix-{suffix}@alpha.test", f"Matrix {suffix}")
+    account = logdata.account(world.tenant_a, app, person, username=f"matrix-acct-{suffix}")
+    return app, person, account
+
+
+@builds("activity_id", "api-activities-detail")
+def build_activity(world: World) -> Built:
+    app, person, account = _directory_probe(world)
+    (row,) = logdata.add(
+        world.tenant_a,
+        [
+            logdata.activity_row(
+                app,
+                logdata.base_time(),
+                user=person,
+                account=account,
+                object_name=f"matrix-object-{person.identity}",
+            )
+        ],
+    )
+
+    def snapshot():
+        with tenant_context(world.tenant_a):
+            return list(Activity.objects.filter(pk=row.pk).values())
+
+    return Built(
+        kwargs={"activity_id": row.pk, "id": row.pk},
+        snapshot=snapshot,
+        secrets=(str(row.pk), row.object_name),
+    )
+
+
+@builds("user_id", "api-users-detail")
+def build_person(world: World) -> Built:
+    _, person, _ = _directory_probe(world)
+
+    def snapshot():
+        with tenant_context(world.tenant_a):
+            return list(CloudUser.objects.filter(pk=person.pk).values())
+
+    return Built(
+        kwargs={"user_id": person.pk, "id": person.pk},
+        snapshot=snapshot,
+        secrets=(str(person.pk), person.identity),
+    )
+
+
+@builds("api-accounts-detail")
+def build_account(world: World) -> Built:
+    _, _, account = _directory_probe(world)
+
+    def snapshot():
+        with tenant_context(world.tenant_a):
+            return list(Account.objects.filter(pk=account.pk).values())
+
+    return Built(
+        kwargs={"id": account.pk},
+        snapshot=snapshot,
+        secrets=(str(account.pk), account.username),
+    )
+
+
+# --- IP ranges (ingestion) -------------------------------------------------------------------
+
+_range_numbers = itertools.count(1)
+
+
+@builds("range_id", "api-ip-ranges-detail")
+def build_ip_range(world: World) -> Built:
+    n = next(_range_numbers)
+    with tenant_context(world.tenant_a):
+        ip_range = iprange_services.create_range(
+            tenant=world.tenant_a,
+            actor=None,
+            name=f"Matrix range {n}",
+            cidrs=[f"10.{n // 256 % 256}.{n % 256}.0/24"],
+            category=IpCategory.CORPORATE,
+            tags=[f"matrix-tag-{n}"],
+        )
+
+    def snapshot():
+        with tenant_context(world.tenant_a):
+            return list(IpRange.objects.filter(pk=ip_range.pk).values())
+
+    return Built(
+        kwargs={"range_id": ip_range.pk, "id": ip_range.pk},
+        snapshot=snapshot,
+        secrets=(str(ip_range.pk), ip_range.name, f"matrix-tag-{n}"),
+    )
+
+
+# --- Connected apps (connectors) -------------------------------------------------------------
+
+_app_numbers = itertools.count(1)
+
+
+@builds("instance_id", "api-apps-detail", "api-apps-poll")
+def build_app_instance(world: World) -> Built:
+    n = next(_app_numbers)
+    secret = f"matrix-okta-secret-{uuid.uuid4().hex}"
+    instance = connector_services.create_instance(
+        tenant=world.tenant_a,
+        actor=None,
+        vendor="okta",
+        name=f"Matrix Okta {n}",
+        base_url="https://localhost",
+        credentials={"api_token": secret},
+    )
+
+    def snapshot():
+        with tenant_context(world.tenant_a):
+            return list(AppInstance.objects.filter(pk=instance.pk).values())
+
+    return Built(
+        kwargs={"instance_id": instance.pk, "id": instance.pk},
+        snapshot=snapshot,
+        secrets=(str(instance.pk), instance.name, secret),
+    )
 
 
 def token_key(user, tenant: Tenant, role: str, name: str = "matrix") -> str:

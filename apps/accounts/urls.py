@@ -1,19 +1,11 @@
-"""Console URLs of the accounts app (mounted under /t/<tenant_slug>/)."""
+"""Console URLs of users and accounts (mounted under /t/<tenant_slug>/users/)."""
 
 from django.urls import path
 
-from apps.tenants.views.console import section
+from . import views
 
 app_name = "accounts"
 urlpatterns = [
-    path(
-        "",
-        section(
-            "users",
-            "Users and accounts",
-            "No users yet",
-            "People and their per-app accounts are pulled from connected apps.",
-        ),
-        name="list",
-    ),
+    path("", views.DirectoryView.as_view(), name="list"),
+    path("<uuid:user_id>/", views.PersonPageView.as_view(), name="detail"),
 ]

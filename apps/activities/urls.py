@@ -1,20 +1,12 @@
-"""Console URLs of the activities app (mounted under /t/<tenant_slug>/)."""
+"""Console URLs of the activities app (mounted under /t/<tenant_slug>/activities/)."""
 
 from django.urls import path
 
-from apps.tenants.views.console import section
+from . import views
 
 app_name = "activities"
 urlpatterns = [
-    path(
-        "",
-        section(
-            "activities",
-            "Activity log",
-            "No activities yet",
-            "Activities appear here once an app is connected "
-            "or events are pushed to the ingestion API.",
-        ),
-        name="list",
-    ),
+    path("", views.ActivityLogView.as_view(), name="list"),
+    path("export/", views.ActivityExportView.as_view(), name="export"),
+    path("<uuid:activity_id>/", views.ActivityDetailView.as_view(), name="detail"),
 ]

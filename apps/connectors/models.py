@@ -53,6 +53,12 @@ class AppInstance(TenantOwnedModel):
     # Time of the newest event received: lag = last_success_at - latest_event_at.
     latest_event_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Scheduling (connectors.services): when the next poll is due, how many polls in a row
+    # failed (backoff), and until when a running poll holds the instance (no two at once).
+    next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    failures = models.PositiveIntegerField(default=0)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_directory_sync_at = models.DateTimeField(null=True, blank=True)
 
     CREDENTIALS_PURPOSE = "connectors.credentials"
 
@@ -99,3 +105,21 @@ class PollCursor(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.app_instance_id}:{self.stream}"
+
+
+class StatusChange(TenantOwnedModel):
+    """One change of an app instance's status, in the plain words shown at the time."""
+
+    app_instance = models.ForeignKey(
+        AppInstance, on_delete=models.CASCADE, related_name="status_changes"
+    )
+    at = models.DateTimeField()
+    status = models.CharField(max_length=24, choices=InstanceStatus.choices)
+    words = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["app_instance", "-at"], name="connector_status_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.words}"

@@ -31,7 +31,11 @@ def register(kind: str):
 
 
 def search(request, query: str, limit_per_kind: int = 20) -> dict[str, list[SearchHit]]:
+    # PostgreSQL text cannot hold NUL; a pasted one would turn a search into a 500.
+    query = query.replace("\x00", "").strip()
     results: dict[str, list[SearchHit]] = {}
+    if not query:
+        return results
     for kind, provider in _providers:
         hits = provider(request, query)[:limit_per_kind]
         if hits:

@@ -7,6 +7,12 @@ malformed id is a 404 before any view runs. Later apps add their viewsets here.
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from apps.accounts.api import AccountViewSet, PersonViewSet
+from apps.activities.api import ActivityViewSet
+from apps.activities.api_ingest import IngestViewSet
+from apps.activities.api_ipranges import IpRangeViewSet
+from apps.connectors.api import AppInstanceViewSet
+
 from . import schema  # noqa: F401  (registers the token scheme with drf-spectacular)
 from .docs import SchemaView, docs
 from .views import AuditEventViewSet, MemberViewSet, TenantViewSet
@@ -14,10 +20,22 @@ from .views import AuditEventViewSet, MemberViewSet, TenantViewSet
 router = SimpleRouter(use_regex_path=False)
 router.register("members", MemberViewSet, basename="api-members")
 router.register("audit", AuditEventViewSet, basename="api-audit")
+# activities/<uuid:id>/ only takes UUIDs, so fixed paths such as activities/ingest/ and
+# activities/export/ never reach the detail view whatever their order.
+router.register("activities", ActivityViewSet, basename="api-activities")
+router.register("users", PersonViewSet, basename="api-users")
+router.register("accounts", AccountViewSet, basename="api-accounts")
+router.register("ip-ranges", IpRangeViewSet, basename="api-ip-ranges")
+router.register("apps", AppInstanceViewSet, basename="api-apps")
 
 urlpatterns = [
     path("schema/", SchemaView.as_view(), name="api-schema"),
     path("docs/", docs, name="api-docs"),
     path("tenant/", TenantViewSet.as_view({"get": "retrieve"}), name="api-tenant"),
+    path(
+        "activities/ingest/",
+        IngestViewSet.as_view({"post": "create"}),
+        name="api-activities-ingest",
+    ),
     *router.urls,
 ]

@@ -1,0 +1,288 @@
+"""A fake Google Workspace: OAuth token endpoint (JWT bearer grant, signature checked), Admin
+SDK Reports API activities.list (newest first, nextPageToken) and Directory API."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import itertools
+import json
+import random
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from .server import FakeServer, Request, Response
+
+REPORTS = "/admin/reports/v1/activity/users/all/applications"
+DIRECTORY = "/admin/directory/v1"
+
+
+def rfc3339(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
+        f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def parse(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _unb64(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # one per test run
+
+
+class FakeGoogle(FakeServer):
+    def __init__(self, *args, **kwargs):
+        self.key = _KEY
+        self.client_email = "casb-reader@acme-project.iam.gserviceaccount.com"
+        self.admin_email = "admin@acme.test"
+        self.tokens: set[str] = set()
+        self.assertions: list[dict] = []
+        self._counter = itertools.count(1)
+        self.activities: dict[str, list[dict]] = {}
+        self.users: list[dict] = []
+        self.groups: list[dict] = []
+        self.members: dict[str, list[str]] = {}
+        self.reject_credentials = False
+        super().__init__(*args, **kwargs)
+
+    def credentials(self) -> dict:
+        pem = self.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+        key_file = {
+            "type": "service_account",
+            "project_id": "acme-project",
+            "private_key_id": "0123abcd",
+            "private_key": pem,
+            "client_email": self.client_email,
+            "client_id": "1049",
+            "token_uri": "https://oauth2.googleapis.com/token",
+        }
+        return {"admin_email": self.admin_email, "service_account_key": json.dumps(key_file)}
+
+    def routes(self):
+        return [
+            ("POST", r"/token", self.token),
+            ("GET", rf"{REPORTS}/(?P<app>[a-z_]+)", self.activities_list),
+            ("GET", rf"{DIRECTORY}/users", self.users_list),
+            ("GET", rf"{DIRECTORY}/groups", self.groups_list),
+            ("GET", rf"{DIRECTORY}/groups/(?P<group_id>[^/]+)/members", self.members_list),
+        ]
+
+    # --- Data ----------------------------------------------------------------------------
+
+    def add_activity(
+        self,
+        app: str,
+        when: dt.datetime,
+        name: str = "login_success",
+        *,
+        actor: str = "ann@acme.test",
+        profile_id: str = "1001",
+        ip: str = "81.2.69.142",
+        parameters: list | None = None,
+    ) -> dict:
+        item = {
+            "kind": "admin#reports#activity",
+            "id": {
+                "time": rfc3339(when),
+                "uniqueQualifier": str(random.randint(-(2**62), 2**62)),
+                "applicationName": app,
+                "customerId": "C03az79cb",
+            },
+            "etag": '"abc"',
+            "actor": {"callerType": "USER", "email": actor, "profileId": profile_id},
+            "ownerDomain": "acme.test",
+            "ipAddress": ip,
+            "events": [
+                {
+                    "type": "login" if app == "login" else "access",
+                    "name": name,
+                    "parameters": parameters
+                    if parameters is not None
+                    else [{"name": "login_type", "value": "google_password"}],
+                }
+            ],
+        }
+        self.activities.setdefault(app, []).append(item)
+        return item
+
+    def add_user(
+        self,
+        user_id: str,
+        email: str,
+        *,
+        name="Ann Lee",
+        department="",
+        suspended=False,
+        admin=False,
+        groups=(),
+    ) -> dict:
+        user = {
+            "kind": "admin#directory#user",
+            "id": user_id,
+            "primaryEmail": email,
+            "name": {
+                "givenName": name.split()[0],
+                "familyName": name.split()[-1],
+                "fullName": name,
+            },
+            "isAdmin": admin,
+            "suspended": suspended,
+            "archived": False,
+            "organizations": [{"department": department, "primary": True}] if department else [],
+        }
+        self.users.append(user)
+        for group in groups:
+            self.members.setdefault(group, []).append(user_id)
+        return user
+
+    def add_group(self, group_id: str, name: str, description: str = "") -> None:
+        self.groups.append(
+            {
+                "kind": "admin#directory#group",
+                "id": group_id,
+                "email": f"{name.lower()}@acme.test",
+                "name": name,
+                "description": description,
+            }
+        )
+
+    def expire_tokens(self) -> None:
+        self.tokens.clear()
+
+    # --- Handlers ------------------------------------------------------------------------
+
+    def token(self, request: Request) -> Response:
+        form = request.form
+        refusal = Response(
+            400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
+        )
+        if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            return Response(400, {"error": "unsupported_grant_type"})
+        try:
+            header, claims, signature = form["assertion"].split(".")
+            self.key.public_key().verify(
+                _unb64(signature),
+                f"{header}.{claims}".encode(),
+                padding.PKCS1v15(),
+                hashes.SHA256(),
+            )
+            payload = json.loads(_unb64(claims))
+        except (KeyError, ValueError, InvalidSignature):
+            return refusal
+        self.assertions.append(payload)
+        if self.reject_credentials or payload.get("iss") != self.client_email:
+            return Response(
+                401,
+                {
+                    "error": "unauthorized_client",
+                    "error_description": "Client is unauthorized to retrieve access tokens "
+                    "using this method, or client not authorized for any of the scopes "
+                    "requested.",
+                },
+            )
+        token = f"ya29.fake-{next(self._counter)}"
+        self.tokens.add(token)
+        return Response(200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
+
+    def _auth(self, request: Request) -> Response | None:
+        header = request.headers.get("authorization", "")
+        if not header.startswith("Bearer ") or header[7:] not in self.tokens:
+            return Response(
+                401,
+                {
+                    "error": {
+                        "code": 401,
+                        "message": "Request had invalid authentication credentials.",
+                        "errors": [
+                            {
+                                "message": "Invalid Credentials",
+                                "domain": "global",
+                                "reason": "authError",
+                            }
+                        ],
+                        "status": "UNAUTHENTICATED",
+                    }
+                },
+            )
+        return None
+
+    def activities_list(self, request: Request, app: str) -> Response:
+        denied = self._auth(request)
+        if denied:
+            return denied
+        if self.audit_disabled:
+            message = (
+                "Admin SDK API has not been used in project 1049 before or it is "
+                "disabled. Enable it by visiting the Cloud console, then retry."
+            )
+            return Response(
+                403,
+                {
+                    "error": {
+                        "code": 403,
+                        "message": message,
+                        "errors": [
+                            {
+                                "message": message,
+                                "domain": "usageLimits",
+                                "reason": "accessNotConfigured",
+                            }
+                        ],
+                        "status": "PERMISSION_DENIED",
+                    }
+                },
+            )
+        start, end = parse(request.query["startTime"]), parse(request.query["endTime"])
+        items = sorted(
+            (a for a in self.activities.get(app, []) if start <= parse(a["id"]["time"]) <= end),
+            key=lambda a: (a["id"]["time"], a["id"]["uniqueQualifier"]),
+            reverse=True,  # newest first, as the Reports API answers
+        )
+        offset = int(request.query.get("pageToken") or 0)
+        chunk, following = self.page(items, offset)
+        body: dict = {"kind": "admin#reports#activities", "etag": '"e"'}
+        if chunk:
+            body["items"] = chunk
+        if following is not None:
+            body["nextPageToken"] = str(following)
+        return Response(200, body)
+
+    def _listing(self, request: Request, key: str, items: list) -> Response:
+        denied = self._auth(request)
+        if denied:
+            return denied
+        offset = int(request.query.get("pageToken") or 0)
+        chunk, following = self.page(items, offset)
+        body: dict = {"kind": f"admin#directory#{key}", key: chunk}
+        if following is not None:
+            body["nextPageToken"] = str(following)
+        return Response(200, body)
+
+    def users_list(self, request: Request) -> Response:
+        return self._listing(request, "users", self.users)
+
+    def groups_list(self, request: Request) -> Response:
+        return self._listing(request, "groups", self.groups)
+
+    def members_list(self, request: Request, group_id: str) -> Response:
+        members = [
+            {
+                "kind": "admin#directory#member",
+                "id": uid,
+                "role": "MEMBER",
+                "type": "USER",
+                "status": "ACTIVE",
+            }
+            for uid in self.members.get(group_id, [])
+        ]
+        return self._listing(request, "members", members)
