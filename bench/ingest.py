@@ -260,9 +260,6 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--chunk", type=int, default=None, help="events per chunk")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
-    parser.add_argument(
-        "--inline", action="store_true", help="no writer thread (prepare and write in turn)"
-    )
     args = parser.parse_args()
 
     import psycopg
@@ -321,13 +318,12 @@ def _run(args, url: str) -> None:
     sampled = sum(min(count, 100_000) for count in per_app)
     gen_rate = sampled / (time.perf_counter() - started)
 
-    if args.inline:
-        ingestion._may_pipeline = lambda alias: False
     phases = _time_phases(ingestion)
     chunk = {"chunk_size": args.chunk} if args.chunk else {}
     rss_start = _rss_mb()
     rss_samples = []
     accepted = duplicates = rejected = 0
+    cpu_before = os.times()
     started = time.perf_counter()
     for number, (app, count) in enumerate(zip(apps, per_app, strict=True)):
 
@@ -348,6 +344,8 @@ def _run(args, url: str) -> None:
         duplicates += result.duplicates
         rejected += len(result.rejected)
     ingest_seconds = time.perf_counter() - started
+    cpu_after = os.times()
+    cpu_seconds = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
     ingest_rate = args.events / ingest_seconds
 
     # Raw COPY of the very rows stored, into an identical table, fed from a file.
@@ -392,6 +390,7 @@ def _run(args, url: str) -> None:
         f"{copied:,} rows, {size / 2**20:.0f} MiB)"
     )
     print(f"ratio                  {ingest_rate / copy_rate:>12.0%} of COPY (target >= 30%)")
+    print(f"CPU of this process    {cpu_seconds:>12.1f} s in ingest(); the rest is the database")
     print(f"event generator alone  {gen_rate:>12,.0f} events/s (inside the ingest() time)")
     spent = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases.items())
     print(f"where ingest() spent   {spent}")

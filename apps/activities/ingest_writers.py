@@ -110,9 +110,8 @@ class PostgresWriter:
                 for row in rows:
                     write_row(row)
             cursor.execute(self.insert_sql, [*self.constants, ingested_at])
-            inserted = cursor.rowcount
-            cursor.execute(f"TRUNCATE {self.STAGING}")
-        return inserted
+            # The rows go at commit (ON COMMIT DELETE ROWS), or with the next chunk's TRUNCATE.
+            return cursor.rowcount
 
     @staticmethod
     def is_missing_partition(exc: Exception) -> bool:

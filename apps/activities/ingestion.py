@@ -14,8 +14,6 @@ the database, for connector polls and the push API alike (contract: `apps.activi
   into the day-partitioned table: the conflicts are the duplicates, counted, never rewritten
   (`apps.activities.ingest_writers`). `bulk_create` would reach under a tenth of COPY's rate
   (DESIGN.md, "Storage and speed"). SQLite (the demo) takes a portable path, same outcome.
-- Overlaps the two halves of the work: outside a caller's transaction on PostgreSQL, a writer
-  thread with its own connection stores chunk n while chunk n+1 is validated and enriched.
 - All or nothing per chunk: a chunk's accounts, activities and the app's newest-event time
   commit together. Should the database refuse a chunk for its data, the chunk is split until
   the one event it refuses is found and rejected with the database's reason; the rest land.
@@ -27,14 +25,12 @@ import contextlib
 import itertools
 import json
 import logging
-import queue
-import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -54,7 +50,7 @@ MAX_FUTURE = timedelta(days=1)
 MAX_RAW_CHARS = 64 * 1024
 MAX_USER_AGENT = 2000
 # Write remembered last-seen times of accounts and people every this many chunks (and at the end).
-LAST_SEEN_EVERY_CHUNKS = 20
+LAST_SEEN_EVERY_CHUNKS = 100
 _IP_CACHE_LIMIT = 50_000
 
 _ACCOUNT, _USER = STAGING_COLUMNS.index("account_id"), STAGING_COLUMNS.index("user_id")
@@ -393,19 +389,12 @@ def ingest(
             (number, run.prepare(events_chunk, offset, result))
             for number, (offset, events_chunk) in enumerate(_chunks(events, chunk_size), 1)
         )
-        first = next(chunks, None)
-        if first is not None:
-            second = next(chunks, None)
-            chunks = itertools.chain([first], [second] if second else [], chunks)
-            if second is not None and _may_pipeline(run.alias):
-                result.merge(_write_pipelined(run, chunks))
-            else:
-                result.merge(_write_inline(run, chunks))
+        result.merge(_write(run, chunks))
     result.rejected.sort(key=lambda rejection: rejection.index)
     return result
 
 
-def _write_inline(run: _Ingestion, chunks: Iterator[tuple[int, _Chunk]]) -> IngestResult:
+def _write(run: _Ingestion, chunks: Iterator[tuple[int, _Chunk]]) -> IngestResult:
     written = IngestResult()
     try:
         for number, chunk in chunks:
@@ -418,58 +407,4 @@ def _write_inline(run: _Ingestion, chunks: Iterator[tuple[int, _Chunk]]) -> Inge
             run.flush_last_seen()
         raise
     run.flush_last_seen()
-    return written
-
-
-def _may_pipeline(alias: str) -> bool:
-    """Write from a second thread (its own connection) only when nothing ties the writes to
-    the caller's connection: PostgreSQL, and no transaction of the caller's to join."""
-    connection = connections[alias]
-    return connection.vendor == "postgresql" and not connection.in_atomic_block
-
-
-def _write_pipelined(run: _Ingestion, chunks: Iterator[tuple[int, _Chunk]]) -> IngestResult:
-    """Prepare chunk n+1 in this thread while a writer thread stores chunk n.
-
-    Validation and enrichment are Python work; COPY and INSERT are the database's, on another
-    core. Overlapping them is what keeps ingestion near the database's own rate. At most one
-    prepared chunk waits in the queue, so memory stays flat. The writer has its own connection
-    (each chunk is still its own transaction) and all actor resolution; this thread only reads
-    events and enriches them.
-    """
-    handoff: queue.Queue = queue.Queue(maxsize=1)
-    written = IngestResult()
-    failures: list[BaseException] = []
-
-    def writer() -> None:
-        try:
-            with tenant_context(run.tenant):
-                try:
-                    while (item := handoff.get()) is not None:
-                        number, chunk = item
-                        run.write(chunk, written)
-                        if number % LAST_SEEN_EVERY_CHUNKS == 0:
-                            run.flush_last_seen()
-                finally:
-                    with contextlib.suppress(Exception):
-                        run.flush_last_seen()
-        except BaseException as exc:
-            failures.append(exc)
-            while handoff.get() is not None:  # let the producer finish without blocking
-                pass
-        finally:
-            connections.close_all()  # this thread's connections only
-
-    thread = threading.Thread(target=writer, name="ingest-writer", daemon=True)
-    thread.start()
-    try:
-        for item in chunks:
-            if failures:
-                break
-            handoff.put(item)
-    finally:
-        handoff.put(None)
-        thread.join()
-    if failures:
-        raise failures[0]
     return written
