@@ -34,6 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from scratch import scratch_urls, setup_django  # noqa: E402  (bench/ is sys.path[0])
 
 
 def _rss_mb() -> float:
@@ -44,23 +45,6 @@ def _rss_mb() -> float:
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _scratch_urls(base: str, name: str) -> tuple[str, str]:
-    head, _, _ = base.rpartition("/")
-    return f"{head}/postgres", f"{head}/{name}"
-
-
-def _setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ["GEO_DATABASES"] = "eu=default,uk=default,us=default"
-    os.environ.setdefault("DEBUG", "true")  # a scratch run: no production secrets needed
-    os.environ["DATABASE_CONN_MAX_AGE"] = "600"
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casb.settings")
-    import django
-
-    django.setup()
 
 
 # --- Synthetic events ---------------------------------------------------------------------------
@@ -266,7 +250,7 @@ def main() -> None:
 
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/casb")
     name = f"casb_bench_{os.getpid()}"
-    admin_url, scratch_url = _scratch_urls(base, name)
+    admin_url, scratch_url = scratch_urls(base, name)
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     print(f"scratch database {name}")
@@ -283,7 +267,7 @@ def main() -> None:
 
 
 def _run(args, url: str) -> None:
-    _setup_django(url)
+    setup_django(url)
     from django.core.management import call_command
     from django.db import connection
 

@@ -35,6 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from scratch import setup_django  # noqa: E402  (bench/ is sys.path[0])
+
 DB_NAME = "casb_bench_query"
 PAGE = 50
 
@@ -161,18 +163,6 @@ def _ensure_database(admin_url: str, drop: bool) -> None:
             exists = None
         if not exists:
             conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-
-
-def _setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ["GEO_DATABASES"] = "eu=default,uk=default,us=default"
-    os.environ.setdefault("DEBUG", "true")  # a scratch run: no production secrets needed
-    os.environ["DATABASE_CONN_MAX_AGE"] = "600"
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casb.settings")
-    import django
-
-    django.setup()
 
 
 # --- Loading ------------------------------------------------------------------------------------
@@ -435,7 +425,7 @@ def main() -> None:
     base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/casb")
     admin_url, url = _urls(base_url)
     _ensure_database(admin_url, drop=args.reload)
-    _setup_django(url)
+    setup_django(url)
     from django.core.management import call_command
     from django.db import connection
 
