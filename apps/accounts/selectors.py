@@ -61,12 +61,14 @@ def person_view(item: CloudUser) -> PersonView:
     groups: dict[uuid.UUID, UserGroup] = {}
     for account in owned:
         for membership in account.memberships.all():
+            # Groups are per app (each app has its own "Engineering"): say which app's it is.
+            membership.group.app_label = account.app_instance.name
             groups.setdefault(membership.group_id, membership.group)
     return PersonView(
         person=item,
         accounts=owned,
         apps=sorted({account.app_instance.name for account in owned}),
-        groups=sorted(groups.values(), key=lambda g: g.name.lower()),
+        groups=sorted(groups.values(), key=lambda g: (g.name.lower(), g.app_label)),
         is_admin=any(account.is_admin for account in owned),
     )
 
