@@ -93,3 +93,22 @@ def many(tenant: Tenant, app_instance: AppInstance, count: int, **fields) -> lis
         activity_row(app_instance, start - dt.timedelta(seconds=i), **fields) for i in range(count)
     ]
     return add(tenant, rows)
+
+
+def one_per_person(tenant: Tenant, apps: list[AppInstance], count: int, prefix: str) -> list:
+    """`count` people, each with an account in one of `apps` (in turn) and one activity there,
+    one a second going back from `base_time()`: rows whose app, account and person all differ,
+    for the query-count guards."""
+    rows = []
+    for i in range(count):
+        app_instance = apps[i % len(apps)]
+        owner = person(tenant, f"{prefix}{i}@alpha.test", f"{prefix.upper()} {i}")
+        rows.append(
+            activity_row(
+                app_instance,
+                base_time() - dt.timedelta(seconds=i),
+                user=owner,
+                account=account(tenant, app_instance, owner),
+            )
+        )
+    return add(tenant, rows)

@@ -214,19 +214,7 @@ def test_memory_does_not_grow_with_row_count(client, sam, tenant_a, monkeypatch)
 def test_export_reads_no_row_by_row(client, sam, tenant_a, django_assert_max_num_queries):
     """No N+1: the app, account and person of each row come with the row."""
     apps = [logdata.app(tenant_a, f"App {i}") for i in range(3)]
-    rows = []
-    for i in range(40):
-        person = logdata.person(tenant_a, f"x{i}@alpha.test", f"X {i}")
-        account = logdata.account(tenant_a, apps[i % 3], person)
-        rows.append(
-            logdata.activity_row(
-                apps[i % 3],
-                logdata.base_time() - dt.timedelta(seconds=i),
-                user=person,
-                account=account,
-            )
-        )
-    logdata.add(tenant_a, rows)
+    logdata.one_per_person(tenant_a, apps, 40, "x")
     client.force_login(sam)
     url = reverse("activities:export", args=[tenant_a.slug])
     client.get(url)  # warm the session and permission caches

@@ -284,19 +284,7 @@ def test_list_query_count_does_not_grow_with_rows(
     client, rita, tenant_a, django_assert_max_num_queries
 ):
     apps = [logdata.app(tenant_a, f"App {i}") for i in range(5)]
-    rows = []
-    for i in range(60):
-        person = logdata.person(tenant_a, f"p{i}@alpha.test", f"Person {i}")
-        account = logdata.account(tenant_a, apps[i % 5], person)
-        rows.append(
-            logdata.activity_row(
-                apps[i % 5],
-                logdata.base_time() - dt.timedelta(seconds=i),
-                user=person,
-                account=account,
-            )
-        )
-    logdata.add(tenant_a, rows)
+    logdata.one_per_person(tenant_a, apps, 60, "p")
     client.force_login(rita)
     url = reverse("activities:list", args=[tenant_a.slug])
     client.get(url)  # warm the session and permission caches
