@@ -89,6 +89,18 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute=23, hour=0),
         "options": {"expires": 23 * 3600},
     },
+    # Policy evaluation: tenants whose batches wait (lost message, busy lock) are picked up.
+    "alerts.evaluate-stragglers": {
+        "task": "alerts.evaluate_stragglers",
+        "schedule": crontab(),  # every minute
+        "options": {"expires": 50},
+    },
+    # Governance actions whose message was lost, or whose retry is due, are sent again.
+    "governance.dispatch-due": {
+        "task": "governance.dispatch_due",
+        "schedule": crontab(),  # every minute
+        "options": {"expires": 50},
+    },
 }
 
 configure(app)

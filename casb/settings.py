@@ -340,6 +340,12 @@ ACTIVITY_RETENTION_DAYS = env.int("ACTIVITY_RETENTION_DAYS", default=180)
 INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=10 * 1024 * 1024)
 INGEST_MAX_EVENTS = env.int("INGEST_MAX_EVENTS", default=10000)
 
+# --- Policies and governance -------------------------------------------------------------
+# Evaluate policies and anomaly detections on ingested activities (off: nothing is queued).
+POLICY_EVALUATION = env.bool("POLICY_EVALUATION", default=True)
+# Governance actions: attempts before an action is marked failed (retries back off exponentially).
+GOVERNANCE_MAX_ATTEMPTS = env.int("GOVERNANCE_MAX_ATTEMPTS", default=6)
+
 # How much demo data seed_demo makes (1.0: a few hundred people, ~50k activities).
 DEMO_SCALE = env.float("DEMO_SCALE", default=1.0)
 

@@ -9,7 +9,8 @@
 - Anything else (SQLite, the demo): skip the events already stored, then one
   `bulk_create(ignore_conflicts=True)` (INSERT OR IGNORE) per batch.
 
-Both run inside the caller's transaction (one per chunk) and return how many rows were new.
+Both run inside the caller's transaction (one per chunk) and return the (id, occurred_at) of the
+rows that were new (policy evaluation queues them in the same transaction).
 """
 
 from __future__ import annotations
@@ -96,10 +97,11 @@ class PostgresWriter:
             f"INSERT INTO {partitions.TABLE} "  # noqa: S608
             f"(id, tenant_id, app_instance_id, source, ingested_at, {', '.join(STAGING_COLUMNS)}) "
             f"SELECT gen_random_uuid(), %s, %s, %s, %s, {selected} FROM {self.STAGING} "
-            "ON CONFLICT (app_instance_id, source_event_id, occurred_at) DO NOTHING"
+            "ON CONFLICT (app_instance_id, source_event_id, occurred_at) DO NOTHING "
+            "RETURNING id, occurred_at"
         )
 
-    def write(self, rows: list[list], ingested_at: datetime) -> int:
+    def write(self, rows: list[list], ingested_at: datetime) -> list[tuple]:
         connection = connections[self.alias]
         connection.ensure_connection()
         with connection.connection.cursor() as cursor:
@@ -111,7 +113,7 @@ class PostgresWriter:
                     write_row(row)
             cursor.execute(self.insert_sql, [*self.constants, ingested_at])
             # The rows go at commit (ON COMMIT DELETE ROWS), or with the next chunk's TRUNCATE.
-            return cursor.rowcount
+            return cursor.fetchall()
 
     @staticmethod
     def is_missing_partition(exc: Exception) -> bool:
@@ -130,7 +132,7 @@ class PortableWriter:
         self.tenant_id, self.app_instance_id, self.source = tenant_id, app_instance_id, source
         self.data_errors = (DataError, IntegrityError, UnicodeError)
 
-    def write(self, rows: list[list], ingested_at: datetime) -> int:
+    def write(self, rows: list[list], ingested_at: datetime) -> list[tuple]:
         app_id = self.app_instance_id
         existing = set()
         ids = list({row[1] for row in rows})
@@ -159,7 +161,7 @@ class PortableWriter:
                 )
             )
         Activity.objects.bulk_create(fresh, batch_size=500, ignore_conflicts=True)
-        return len(fresh)
+        return [(activity.id, activity.occurred_at) for activity in fresh]
 
     @staticmethod
     def is_missing_partition(exc: Exception) -> bool:

@@ -35,7 +35,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts.resolve import ActorIn, ActorKey, ActorResolver, actor_key
+from apps.alerts import evaluation
+from apps.alerts.tasks import evaluate
 from apps.tenants.scoping import current_tenant_or_none, tenant_context
+from apps.tenants.tasking import enqueue_on_commit
 
 from . import enrichment, partitions
 from .categories import ACTIVITY_TYPES, is_known
@@ -318,8 +321,16 @@ class _Ingestion:
                                 last_seen[key] = row[0]
                     for key, when in last_seen.items():
                         self.resolver.saw(resolve(key), when)
-                    inserted = self.writer.write(chunk.rows, timezone.now())
+                    written = self.writer.write(chunk.rows, timezone.now())
                     self._advance_latest_event(newest)
+                    # Queued for policy evaluation in the same transaction: exactly once.
+                    evaluation.record_batch(
+                        tenant_id=self.tenant.id,
+                        app_instance_id=self.app_instance.pk,
+                        written=written,
+                    )
+                    if written and settings.POLICY_EVALUATION:
+                        enqueue_on_commit(evaluate, str(self.tenant.id), using=self.alias)
             except Exception as exc:
                 self.resolver.discard()
                 if attempt == 1 and self.writer.is_missing_partition(exc):
@@ -328,6 +339,7 @@ class _Ingestion:
                     continue
                 raise
             self.resolver.commit()
+            inserted = len(written)
             latest = self.app_instance.latest_event_at
             if latest is None or newest > latest:
                 self.app_instance.latest_event_at = newest

@@ -55,6 +55,18 @@ class BadResponse(ConnectorError):
     status = InstanceStatus.ERROR
 
 
+class NotSupported(ConnectorError):
+    """The vendor has no such governance action (or not for this kind of target)."""
+
+    status = InstanceStatus.ERROR
+
+
+class TargetNotFound(ConnectorError):
+    """The user, file or app a governance action names does not exist in the app (any more)."""
+
+    status = InstanceStatus.ERROR
+
+
 def clip(text: object, limit: int = 200) -> str:
     """One line of at most `limit` characters: vendor messages go into status words."""
     words = " ".join(str(text or "").split())

@@ -60,6 +60,23 @@ class Directory:
     complete: bool = True
 
 
+@dataclass(frozen=True)
+class ActionTarget:
+    """What a governance action acts on, in the vendor's own ids (see `Adapter.govern`).
+
+    `kind` is an `apps.governance.models.GovernanceKind` value. Accounts: `account_id` is the
+    vendor's id of the account and `username` its sign-in name. Files: `file_id`. OAuth apps:
+    `client_id` (and the account whose grant is revoked, when the vendor revokes per user).
+    """
+
+    kind: str
+    account_id: str = ""
+    username: str = ""
+    file_id: str = ""
+    client_id: str = ""
+    params: dict = field(default_factory=dict)
+
+
 class Adapter:
     """Base of the vendor adapters (one small module each, registered by vendor)."""
 
@@ -100,6 +117,18 @@ class Adapter:
 
     def auth_headers(self) -> dict[str, str]:
         return {}
+
+    # Governance: the `GovernanceKind` values this vendor can carry out, and how.
+    governance: ClassVar[frozenset[str]] = frozenset()
+
+    def govern(self, target: ActionTarget) -> str:
+        """Carry out one governance action; return what was done, in plain words.
+
+        Must be idempotent (the task runs again after a crash: suspending a suspended account
+        succeeds). Raises a `ConnectorError`: `Unavailable`/`RateLimited` are retried, the
+        others fail the action with their `detail` shown in the governance log.
+        """
+        raise errors.NotSupported(f"{self.vendor} cannot {target.kind.replace('_', ' ')}")
 
     def refresh_auth(self) -> bool:
         """Get a fresh access token after a 401; False when there is nothing to refresh."""
