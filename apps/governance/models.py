@@ -109,8 +109,9 @@ class GovernanceAction(TenantOwnedModel):
     target_label = models.CharField(max_length=300, blank=True)  # shown: name, email, file name
     params = models.JSONField(default=dict, blank=True)  # e.g. the OAuth client id, email text
     comment = models.TextField(blank=True)
-    # Policy-run actions: "<policy>:<kind>:<target>:<window>" so one trigger runs one action.
-    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    # Policy-run actions: "<policy>:<kind>:<target>:<alert>" so one alert runs one action once.
+    # NULL (not "") for manual actions, so that the unique constraint leaves them alone.
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.CharField(max_length=500, blank=True)  # the vendor's refusal, in plain words
     result = models.CharField(max_length=500, blank=True)  # what the vendor did, in plain words

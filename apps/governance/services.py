@@ -163,16 +163,16 @@ def actions_for_alert(*, policy, alert, rows: Iterable) -> int:
         elif kind in FILE_ACTIONS:
             seen = set()
             for row in rows:
-                if row.object_id and row.object_type.lower() in ("file", "folder", "document"):
-                    if (row.app_instance_id, row.object_id) not in seen:
-                        seen.add((row.app_instance_id, row.object_id))
-                        targets.append(
-                            {
-                                "app_instance_id": row.app_instance_id,
-                                "file_id": row.object_id,
-                                "target_label": row.object_name,
-                            }
-                        )
+                is_file = row.object_type.lower() in ("file", "folder", "document")
+                if row.object_id and is_file and (row.app_instance_id, row.object_id) not in seen:
+                    seen.add((row.app_instance_id, row.object_id))
+                    targets.append(
+                        {
+                            "app_instance_id": row.app_instance_id,
+                            "file_id": row.object_id,
+                            "target_label": row.object_name,
+                        }
+                    )
         else:
             for row in rows:
                 if row.object_id and row.object_type.lower() in ("oauth_app", "application"):
