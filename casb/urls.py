@@ -11,6 +11,7 @@ tenant_console = [
     path("activities/", include("apps.activities.urls")),
     path("users/", include("apps.accounts.urls")),
     path("alerts/", include("apps.alerts.urls")),
+    path("policies/", include("apps.alerts.urls_policies")),
     path("governance/", include("apps.governance.urls")),
     path("discovery/", include("apps.discovery.urls")),
     path("files/", include("apps.dlp.urls")),

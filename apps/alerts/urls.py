@@ -1,4 +1,4 @@
-"""Console URLs of the alerts app (mounted under /t/<tenant_slug>/)."""
+"""Console URLs of the alert queue (mounted under /t/<tenant_slug>/alerts/)."""
 
 from django.urls import path
 
@@ -15,15 +15,5 @@ urlpatterns = [
             "Alerts raised by policies and anomaly detections will be listed here.",
         ),
         name="list",
-    ),
-    path(
-        "policies/",
-        section(
-            "policies",
-            "Policies",
-            "No policies",
-            "Activity, file and anomaly detection policies will be managed here.",
-        ),
-        name="policies",
     ),
 ]
