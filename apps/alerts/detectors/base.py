@@ -44,7 +44,7 @@ class Row:
     object_name: str
     object_type: str
     object_id: str
-    raw: dict
+    raw: dict  # {} unless a detection asked for it (Detector.raw_activity_types / _action_types)
 
     @property
     def subject(self) -> str:
@@ -167,6 +167,10 @@ class Detector:
     tactic: ClassVar[str] = ""  # MITRE ATT&CK tactic, as the spec groups it (2.4)
     severity: ClassVar[int] = Severity.MEDIUM
     options: ClassVar[tuple[Option, ...]] = ()
+    # The raw vendor record is loaded only for rows a detection reads it from (it is the
+    # costliest column): activity types, and operations (lower case), it needs `row.raw` of.
+    raw_activity_types: ClassVar[frozenset[str]] = frozenset()
+    raw_action_types: ClassVar[frozenset[str]] = frozenset()
 
     def detect(self, rows: list[Row], ctx: Context) -> Iterable[Finding]:
         raise NotImplementedError
