@@ -146,6 +146,8 @@ class Engine:
         for policy in policies:
             if policy.kind != PolicyKind.ACTIVITY:
                 continue
+            if policy.created_at > batch.created_at:
+                continue  # a policy judges what arrives after it exists (spec 3.1)
             try:
                 compiled.append(self._q(policy))
             except FilterError as exc:  # refused at save; kept safe against older rows
@@ -449,10 +451,13 @@ def ensure_detection_policies(tenant) -> int:
     for key, detector in all_detectors().items():
         if key in existing:
             continue
+        name = detector.name
+        if Policy.objects.filter(name=name).exists():  # an admin's policy took the name
+            name = f"{detector.name} (built-in detection)"
         Policy.objects.create(
             kind=PolicyKind.ANOMALY,
             detector=key,
-            name=detector.name,
+            name=name[:200],
             description=detector.description,
             severity=detector.severity,
             category=detector.category,

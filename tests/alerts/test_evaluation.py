@@ -177,3 +177,14 @@ def test_other_tenants_batches_are_not_touched(tenant_a, tenant_b, app_a):
     assert _alerts(tenant_b) == []
     with tenant_context(tenant_b):
         assert EvaluationBatch.objects.count() == 1
+
+
+def test_a_policy_judges_only_what_arrives_after_it(tenant_a, app_a):
+    now = logdata.base_time()
+    ingest_events(tenant_a, app_a, [event(now)])  # queued before the policy exists
+    policy(tenant_a, name="Late policy", filters={})
+    evaluate(tenant_a)
+    assert _alerts(tenant_a) == []
+    ingest_events(tenant_a, app_a, [event(now + dt.timedelta(minutes=1))])
+    evaluate(tenant_a)
+    assert [a.title for a in _alerts(tenant_a)] == ["Late policy"]
