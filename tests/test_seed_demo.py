@@ -24,7 +24,9 @@ from guardian.models import UserObjectPermission
 
 from apps.accounts.models import Account, CloudUser
 from apps.activities.models import Activity, IpRange
+from apps.alerts.models import Alert, AlertStatus, Policy, PolicyKind, Resolution
 from apps.connectors.models import AppInstance
+from apps.governance.models import GovernanceAction, GovernanceStatus
 from apps.tenants.management.commands.seed_demo import DEMO_TENANTS, DEMO_USERS, app_steps
 from apps.tenants.models import AuditEvent, Membership, Role, Tenant
 from apps.tenants.permissions import Action, may
@@ -56,8 +58,20 @@ def snapshot() -> dict[str, list]:
             )
             rows[f"data:{tenant.slug}"] = {
                 model.__name__: model.objects.count()
-                for model in (AppInstance, CloudUser, Account, IpRange, Activity)
+                for model in (
+                    AppInstance,
+                    CloudUser,
+                    Account,
+                    IpRange,
+                    Activity,
+                    Policy,
+                    Alert,
+                    GovernanceAction,
+                )
             }
+            rows[f"alerts:{tenant.slug}"] = sorted(
+                Alert.objects.values_list("number", "status", "resolution", "trigger_count")
+            )
     return rows
 
 
@@ -87,6 +101,29 @@ def test_seed_demo_twice_gives_the_same_rows():
     assert first["data:contoso"]["AppInstance"] >= 4
     assert first["data:contoso"]["CloudUser"] >= 200
     assert first["data:contoso"]["Activity"] >= 20_000
+    # The control demo: policies of both kinds, alerts in every state, a governance history.
+    with tenant_context(tenants["contoso"]):
+        kinds = set(Policy.objects.values_list("kind", flat=True))
+        assert kinds == {PolicyKind.ACTIVITY, PolicyKind.ANOMALY}
+        assert set(Alert.objects.values_list("status", flat=True)) == set(AlertStatus.values)
+        resolutions = set(Alert.objects.values_list("resolution", flat=True))
+        assert resolutions == set(Resolution.values)
+        titles = set(Alert.objects.values_list("policy_name", flat=True))
+        for fired in (
+            "Mass download by a single user",
+            "Multiple failed user sign-in attempts to an app",
+            "Log on from a risky IP address",
+            "Suspicious inbox forwarding",
+            "Impossible travel",
+        ):
+            assert fired in titles, fired
+        outcomes = set(GovernanceAction.objects.values_list("status", flat=True))
+        assert {
+            GovernanceStatus.SUCCEEDED,
+            GovernanceStatus.FAILED,
+            GovernanceStatus.RETRYING,
+            GovernanceStatus.PENDING,
+        } <= outcomes
 
 
 @pytest.mark.django_db(databases="__all__")
