@@ -38,7 +38,7 @@ def _policies(groups: list[str]) -> list[dict]:
     countries = ["CN", "BR", "ZA", "IN", "AU", "SE", "IE", "US", "DE", "GB"]
     types = ["download", "upload", "delete", "share", "failed_login", "login", "edit", "view"]
     made: list[dict] = []
-    for n, country in enumerate(countries):
+    for country in countries:
         made.append(
             {
                 "name": f"Sign-in from {country}",

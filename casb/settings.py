@@ -312,6 +312,14 @@ SPECTACULAR_SETTINGS = {
         "InstanceStatusEnum": "apps.connectors.models.InstanceStatus",  # connectors
         "VendorEnum": "apps.connectors.models.Vendor",  # connectors
         "AccountStatusEnum": "apps.accounts.models.AccountStatus",  # activitylog
+        "PolicyKindEnum": "apps.alerts.models.PolicyKind",  # policies
+        "RiskCategoryEnum": "apps.alerts.models.Category",  # policies (and alerts)
+        "AlertStatusEnum": "apps.alerts.models.AlertStatus",  # alerts
+        "GovernanceKindEnum": "apps.governance.models.GovernanceKind",  # governance
+        "GovernanceStatusEnum": "apps.governance.models.GovernanceStatus",  # governance
+        "GovernanceSourceEnum": "apps.governance.models.Source",  # governance
+        # The activity's source keeps its name now that governance has a "source" field too.
+        "SourceEnum": "apps.activities.models.ActivitySource",  # governance
     },
 }
 

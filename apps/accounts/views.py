@@ -6,6 +6,9 @@ from django.core.paginator import Paginator
 
 from apps.activities import selectors as activity_selectors
 from apps.activities.views import flag
+from apps.alerts import selectors as alert_selectors
+from apps.alerts.views import governance_partial
+from apps.tenants.permissions import Action
 from apps.tenants.views.base import TenantTemplateView
 
 from . import selectors
@@ -79,5 +82,13 @@ class PersonPageView(TenantTemplateView):
             log_url=activity_selectors.log_url(slug, user=item.id),
             export_query=f"user={item.id}",
             insight_days=activity_selectors.INSIGHT_DAYS,
+        )
+        # Alerts about this person (open ones first) and governance of their accounts.
+        context.update(
+            person_alerts=alert_selectors.person_alerts(item.id),
+            alerts_url=alert_selectors.queue_url(slug, user=item.id, open=""),
+            open_alerts_url=alert_selectors.queue_url(slug, user=item.id),
+            governance_partial=governance_partial(),
+            can_govern=self.may(Action.RUN_GOVERNANCE),
         )
         return context

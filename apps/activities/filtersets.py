@@ -10,8 +10,6 @@ shows the error and no rows, the API answers 400.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import django_filters
 import pycountry
 from django import forms
@@ -20,7 +18,7 @@ from django.db.models import Q, QuerySet
 from drf_spectacular.utils import extend_schema_field
 
 from apps.connectors.models import AppInstance
-from apps.tenants.filtersets import IPAddressFilter
+from apps.tenants.filtersets import DayFilter, IPAddressFilter
 from apps.tenants.scoping import current_tenant_or_none
 
 from . import query
@@ -41,11 +39,6 @@ def _activity_types() -> list[tuple[str, str]]:
 
 
 _GROUP_CHOICES = [(name, name) for name in GROUPS]
-
-
-def _day_start(day: dt.date) -> dt.datetime:
-    """Midnight UTC of `day`: the log shows UTC, so the filter's days are UTC days."""
-    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
 
 
 class SelectReadingAll(forms.Select):
@@ -163,17 +156,11 @@ class ActivityFilterSet(django_filters.FilterSet):
     )
     succeeded = StrictBooleanFilter(field_name="succeeded", label="Succeeded")
     is_admin = StrictBooleanFilter(field_name="is_admin", label="Admin")
-    date_from = django_filters.DateFilter(
-        method="filter_date_from",
-        label="From (UTC)",
-        help_text="First day, inclusive (YYYY-MM-DD, UTC).",
-        widget=forms.DateInput(attrs={"type": "date"}),
+    date_from = DayFilter(
+        "occurred_at", until=False, help_text="First day, inclusive (YYYY-MM-DD, UTC)."
     )
-    date_to = django_filters.DateFilter(
-        method="filter_date_to",
-        label="To (UTC)",
-        help_text="Last day, inclusive (YYYY-MM-DD, UTC).",
-        widget=forms.DateInput(attrs={"type": "date"}),
+    date_to = DayFilter(
+        "occurred_at", until=True, help_text="Last day, inclusive (YYYY-MM-DD, UTC)."
     )
     q = django_filters.CharFilter(
         method="filter_text",
@@ -209,14 +196,6 @@ class ActivityFilterSet(django_filters.FilterSet):
     def filter_ip_tag(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()
         return queryset.filter(query.ip_tag_q(value, using=queryset.db)) if value else queryset
-
-    def filter_date_from(self, queryset: QuerySet, name: str, value: dt.date) -> QuerySet:
-        return queryset.filter(occurred_at__gte=_day_start(value))
-
-    def filter_date_to(self, queryset: QuerySet, name: str, value: dt.date) -> QuerySet:
-        if value >= dt.date.max:
-            return queryset  # "up to the end of time"; the day after would overflow
-        return queryset.filter(occurred_at__lt=_day_start(value + dt.timedelta(days=1)))
 
     def filter_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         condition = query.text_q(value)

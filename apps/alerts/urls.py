@@ -2,18 +2,12 @@
 
 from django.urls import path
 
-from apps.tenants.views.console import section
+from . import views
 
 app_name = "alerts"
 urlpatterns = [
-    path(
-        "",
-        section(
-            "alerts",
-            "Alerts",
-            "No alerts",
-            "Alerts raised by policies and anomaly detections will be listed here.",
-        ),
-        name="list",
-    ),
+    path("", views.AlertQueueView.as_view(), name="list"),
+    path("bulk/", views.AlertBulkView.as_view(), name="bulk"),
+    path("export/", views.AlertExportView.as_view(), name="export"),
+    path("<uuid:alert_id>/", views.AlertDetailView.as_view(), name="detail"),
 ]

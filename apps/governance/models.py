@@ -119,6 +119,13 @@ class GovernanceAction(TenantOwnedModel):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When a message for this action was last sent to Celery: the sweep (`dispatch_due`) sends
+    # a lost one again, but not every minute while it merely waits in a busy queue.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    # "Retry" on a failed action records a new action; the failed one stays in the log.
+    retry_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retries"
+    )
 
     class Meta:
         ordering = ["-created_at"]

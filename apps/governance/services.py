@@ -19,6 +19,7 @@ from apps.tenants.tasking import enqueue_on_commit
 from .models import (
     APP_ACTIONS,
     FILE_ACTIONS,
+    FINISHED_STATUSES,
     USER_ACTIONS,
     GovernanceAction,
     GovernanceKind,
@@ -29,7 +30,12 @@ from .models import (
 
 
 class GovernanceRefused(ValueError):
-    """The action cannot be requested as asked; the message says why, in plain words."""
+    """The action cannot be requested as asked; the message says why, in plain words, and
+    `field` names the input at fault (for the API's 400)."""
+
+    def __init__(self, message: str, field: str = "non_field_errors"):
+        super().__init__(message)
+        self.field = field
 
 
 def _target_type(kind: str) -> str:
@@ -39,7 +45,7 @@ def _target_type(kind: str) -> str:
         return TargetType.FILE
     if kind in APP_ACTIONS:
         return TargetType.OAUTH_APP
-    raise GovernanceRefused(f"Unknown governance action {kind!r}.")
+    raise GovernanceRefused(f"Unknown governance action {kind!r}.", "kind")
 
 
 def request_action(
@@ -66,18 +72,18 @@ def request_action(
     """
     tenant = current_tenant()
     if kind not in GovernanceKind.values:
-        raise GovernanceRefused(f"Unknown governance action {kind!r}.")
+        raise GovernanceRefused(f"Unknown governance action {kind!r}.", "kind")
     target_type = _target_type(kind)
     if target_type == TargetType.ACCOUNT and account is None:
-        raise GovernanceRefused("This action needs an account in a connected app.")
+        raise GovernanceRefused("This action needs an account in a connected app.", "account")
     if account is not None:
         app_instance = account.app_instance
     if app_instance is None and kind != GovernanceKind.NOTIFY_USER:
-        raise GovernanceRefused("This action needs a connected app.")
+        raise GovernanceRefused("This action needs a connected app.", "app")
     if target_type == TargetType.FILE and not file_id:
-        raise GovernanceRefused("This action needs a file.")
+        raise GovernanceRefused("This action needs a file.", "file_id")
     if target_type == TargetType.OAUTH_APP and not client_id:
-        raise GovernanceRefused("This action needs an OAuth app (its client id).")
+        raise GovernanceRefused("This action needs an OAuth app (its client id).", "client_id")
     if target_type == TargetType.ACCOUNT:
         ref = account.external_id
         label = target_label or account.email or account.username or account.external_id
@@ -213,6 +219,91 @@ def actions_for_alert(*, policy, alert, rows: Iterable) -> int:
     return recorded
 
 
+def request_manual(
+    *,
+    kind: str,
+    actor,
+    request=None,
+    account: Account | None = None,
+    app_instance=None,
+    file_id: str = "",
+    client_id: str = "",
+    target_label: str = "",
+    alert=None,
+    comment: str = "",
+) -> GovernanceAction:
+    """An admin's action from the console or the API. Refused, in plain words, when the app
+    cannot carry it out (rather than recorded only to fail)."""
+    from .capabilities import can_run
+
+    if kind not in GovernanceKind.values:
+        raise GovernanceRefused(f"Unknown governance action {kind!r}.", "kind")
+    instance = account.app_instance if account is not None else app_instance
+    if instance is not None and not can_run(kind, instance):
+        label = GovernanceKind(kind).label.lower()
+        raise GovernanceRefused(
+            f"{instance.get_vendor_display()} ({instance.name}) cannot {label}.", "kind"
+        )
+    action = request_action(
+        kind=kind,
+        source=Source.MANUAL,
+        actor=actor,
+        request=request,
+        account=account,
+        app_instance=app_instance,
+        file_id=file_id.strip(),
+        client_id=client_id.strip(),
+        target_label=target_label.strip(),
+        alert=alert,
+        comment=comment.strip(),
+    )
+    assert action is not None  # manual actions carry no idempotency key
+    return action
+
+
+def retry_action(*, action: GovernanceAction, actor, request=None) -> GovernanceAction:
+    """Record a new attempt of a failed action (the failed one stays in the log, linked)."""
+    tenant = current_tenant()
+    with transaction.atomic(using=tenant.db_alias):
+        # Locked, so two clicks on "retry" record one retry.
+        original = GovernanceAction.objects.select_for_update().get(pk=action.pk)
+        if original.status != GovernanceStatus.FAILED:
+            raise GovernanceRefused(
+                "Only a failed action can be retried; its status is "
+                f"{original.get_status_display().lower()}.",
+                "status",
+            )
+        if original.retries.exclude(status__in=FINISHED_STATUSES).exists():
+            raise GovernanceRefused("A retry of this action is already under way.", "status")
+        retry = GovernanceAction.objects.create(
+            kind=original.kind,
+            source=Source.MANUAL,
+            initiated_by_id=getattr(actor, "pk", None),
+            initiated_by_label=_initiator_label(actor, None, Source.MANUAL),
+            policy=original.policy,
+            alert=original.alert,
+            app_instance=original.app_instance,
+            target_type=original.target_type,
+            account=original.account,
+            user=original.user,
+            target_ref=original.target_ref,
+            target_label=original.target_label,
+            params=original.params,
+            comment=original.comment,
+            retry_of=original,
+        )
+    audit.record(
+        tenant,
+        "governance.retried",
+        actor=actor,
+        request=request,
+        target=retry,
+        details={"kind": retry.kind, "target": retry.target_label, "retry_of": str(original.pk)},
+    )
+    dispatch_on_commit(retry)
+    return retry
+
+
 def mark(action: GovernanceAction, status: str, **fields) -> None:
     """Move `action` to `status` with `fields` (used by the task; one UPDATE)."""
     action.status = status
@@ -228,4 +319,6 @@ __all__ = [
     "dispatch_on_commit",
     "mark",
     "request_action",
+    "request_manual",
+    "retry_action",
 ]

@@ -1,19 +1,14 @@
-"""Console URLs of the governance app (mounted under /t/<tenant_slug>/)."""
+"""Console URLs of the governance app (mounted under /t/<tenant_slug>/governance/)."""
 
 from django.urls import path
 
-from apps.tenants.views.console import section
+from . import views
 
 app_name = "governance"
 urlpatterns = [
-    path(
-        "",
-        section(
-            "governance",
-            "Governance log",
-            "No governance actions yet",
-            "Every action run through an app connector, by an admin or a policy, is logged here.",
-        ),
-        name="log",
-    ),
+    path("", views.GovernanceLogView.as_view(), name="log"),
+    path("export/", views.GovernanceExportView.as_view(), name="export"),
+    path("run/", views.RunActionView.as_view(), name="run"),
+    path("<uuid:action_id>/", views.GovernanceDetailView.as_view(), name="detail"),
+    path("<uuid:action_id>/retry/", views.RetryActionView.as_view(), name="retry"),
 ]

@@ -16,8 +16,37 @@ from .models import AuditEvent
 
 
 def _day_start(day: dt.date) -> dt.datetime:
-    """Midnight UTC of `day`: the log shows UTC, so the filter's days are UTC days."""
+    """Midnight UTC of `day`: the console shows UTC, so the filters' days are UTC days."""
     return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+
+
+class DayFilter(django_filters.DateFilter):
+    """One end of a range of whole UTC days on a date-time column, both ends inclusive.
+
+    `DayFilter("occurred_at", until=False)` keeps rows on or after the day's midnight;
+    `until=True` keeps rows before the next midnight (the last day, `9999-12-31`, keeps all).
+    """
+
+    def __init__(self, column: str, *, until: bool, **kwargs):
+        kwargs.setdefault("label", "To (UTC)" if until else "From (UTC)")
+        kwargs.setdefault(
+            "help_text",
+            "Last day, inclusive (YYYY-MM-DD, UTC)."
+            if until
+            else "First day, inclusive (YYYY-MM-DD, UTC).",
+        )
+        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}))
+        super().__init__(**kwargs)
+        self.column, self.until = column, until
+
+    def filter(self, qs: QuerySet, value: dt.date | None) -> QuerySet:
+        if value is None:
+            return qs
+        if not self.until:
+            return qs.filter(**{f"{self.column}__gte": _day_start(value)})
+        if value >= dt.date.max:
+            return qs  # "up to the end of time"; the day after would overflow
+        return qs.filter(**{f"{self.column}__lt": _day_start(value + dt.timedelta(days=1))})
 
 
 class IPAddressFilter(django_filters.CharFilter):
@@ -52,16 +81,8 @@ class AuditEventFilterSet(django_filters.FilterSet):
         field_name="object_type", lookup_expr="iexact", label="Object type"
     )
     ip = IPAddressFilter(field_name="ip", label="IP address")
-    date_from = django_filters.DateFilter(
-        method="filter_date_from",
-        label="From (UTC)",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    date_to = django_filters.DateFilter(
-        method="filter_date_to",
-        label="To (UTC)",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    date_from = DayFilter("created_at", until=False, help_text="")
+    date_to = DayFilter("created_at", until=True, help_text="")
 
     class Meta:
         model = AuditEvent
@@ -73,9 +94,3 @@ class AuditEventFilterSet(django_filters.FilterSet):
             return queryset
         # A prefix is also an exact match of itself, so one startswith covers both uses.
         return queryset.filter(action__startswith=value)
-
-    def filter_date_from(self, queryset: QuerySet, name: str, value: dt.date) -> QuerySet:
-        return queryset.filter(created_at__gte=_day_start(value))
-
-    def filter_date_to(self, queryset: QuerySet, name: str, value: dt.date) -> QuerySet:
-        return queryset.filter(created_at__lt=_day_start(value + dt.timedelta(days=1)))

@@ -22,6 +22,9 @@ class FakeGitHub(FakeServer):
         self.admins: set[int] = set()
         self.teams: list[dict] = []
         self.team_members: dict[str, list[int]] = {}
+        # Governance (GitHub Enterprise Server's user administration): who is suspended.
+        self.suspended: dict[str, str] = {}  # login -> suspended_at
+        self.changes: list[tuple[str, str]] = []
         super().__init__(*args, **kwargs)
 
     def credentials(self) -> dict:
@@ -33,6 +36,10 @@ class FakeGitHub(FakeServer):
             ("GET", rf"/orgs/{ORG}/members", self.list_members),
             ("GET", rf"/orgs/{ORG}/teams", self.list_teams),
             ("GET", rf"/orgs/{ORG}/teams/(?P<slug>[^/]+)/members", self.list_team_members),
+            # Governance (Enterprise Server)
+            ("GET", r"/users/(?P<login>[^/]+)", self.get_user),
+            ("PUT", r"/users/(?P<login>[^/]+)/suspended", self.suspend),
+            ("DELETE", r"/users/(?P<login>[^/]+)/suspended", self.unsuspend),
         ]
 
     def add_entry(
@@ -117,3 +124,38 @@ class FakeGitHub(FakeServer):
             f"/orgs/{ORG}/teams/{slug}/members",
             [m for m in self.members if m["id"] in ids],
         )
+
+    # --- Governance (GitHub Enterprise Server) -------------------------------------------------
+
+    def _member(self, login: str) -> dict | None:
+        return next((m for m in self.members if m["login"] == login), None)
+
+    def get_user(self, request: Request, login: str) -> Response:
+        denied = self._auth(request)
+        if denied:
+            return denied
+        member = self._member(login)
+        if member is None:
+            return Response(404, {"message": "Not Found", "documentation_url": "https://x"})
+        return Response(200, {**member, "suspended_at": self.suspended.get(login)})
+
+    def suspend(self, request: Request, login: str) -> Response:
+        denied = self._auth(request)
+        if denied:
+            return denied
+        if self._member(login) is None:
+            return Response(404, {"message": "Not Found"})
+        if login not in self.suspended:
+            self.suspended[login] = "2024-05-01T10:00:00Z"
+            self.changes.append(("suspended", login))
+        return Response(204, b"")
+
+    def unsuspend(self, request: Request, login: str) -> Response:
+        denied = self._auth(request)
+        if denied:
+            return denied
+        if self._member(login) is None:
+            return Response(404, {"message": "Not Found"})
+        if self.suspended.pop(login, None):
+            self.changes.append(("unsuspended", login))
+        return Response(204, b"")

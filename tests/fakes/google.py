@@ -49,6 +49,11 @@ class FakeGoogle(FakeServer):
         self.groups: list[dict] = []
         self.members: dict[str, list[str]] = {}
         self.reject_credentials = False
+        # Governance state: OAuth tokens users gave apps, Drive files and their permissions,
+        # and every change made (in order).
+        self.user_tokens: list[dict] = []  # {"userId", "clientId"}
+        self.files: dict[str, dict] = {}  # file id -> {"owner", "permissions"}
+        self.changes: list[tuple[str, str]] = []
         super().__init__(*args, **kwargs)
 
     def credentials(self) -> dict:
@@ -75,6 +80,21 @@ class FakeGoogle(FakeServer):
             ("GET", rf"{DIRECTORY}/users", self.users_list),
             ("GET", rf"{DIRECTORY}/groups", self.groups_list),
             ("GET", rf"{DIRECTORY}/groups/(?P<group_id>[^/]+)/members", self.members_list),
+            # Governance
+            ("GET", rf"{DIRECTORY}/users/(?P<key>[^/]+)", self.get_user),
+            ("PUT", rf"{DIRECTORY}/users/(?P<key>[^/]+)", self.update_user),
+            ("POST", rf"{DIRECTORY}/users/(?P<key>[^/]+)/signOut", self.sign_out),
+            (
+                "DELETE",
+                rf"{DIRECTORY}/users/(?P<key>[^/]+)/tokens/(?P<client>[^/]+)",
+                self.delete_token,
+            ),
+            ("GET", r"/drive/v3/files/(?P<file_id>[^/]+)/permissions", self.list_permissions),
+            (
+                "DELETE",
+                r"/drive/v3/files/(?P<file_id>[^/]+)/permissions/(?P<pid>[^/]+)",
+                self.delete_permission,
+            ),
         ]
 
     # --- Data ----------------------------------------------------------------------------
@@ -286,3 +306,156 @@ class FakeGoogle(FakeServer):
             for uid in self.members.get(group_id, [])
         ]
         return self._listing(request, "members", members)
+
+    # --- Governance ------------------------------------------------------------------------
+
+    def add_file(self, file_id: str, owner: str, permissions: list[dict]) -> dict:
+        owner_permission = {
+            "id": "perm-owner",
+            "type": "user",
+            "role": "owner",
+            "emailAddress": owner,
+        }
+        self.files[file_id] = {"owner": owner, "permissions": [owner_permission, *permissions]}
+        return self.files[file_id]
+
+    @staticmethod
+    def permission(kind: str, value: str = "", role: str = "reader", inherited=False) -> dict:
+        """kind: user, group, domain or anyone; value: the address or the domain."""
+        # Ids as Google's: no characters that need quoting in a URL path.
+        slug = (value or "x").replace("@", "-at-")
+        permission = {"id": f"perm-{kind}-{slug}", "type": kind, "role": role}
+        if kind in ("user", "group"):
+            permission["emailAddress"] = value
+        elif kind == "domain":
+            permission["domain"] = value
+        if inherited:
+            permission["permissionDetails"] = [
+                {"permissionType": "file", "role": role, "inherited": True}
+            ]
+        return permission
+
+    @staticmethod
+    def _not_found(what: str) -> Response:
+        message = f"Resource Not Found: {what}"
+        return Response(
+            404,
+            {
+                "error": {
+                    "code": 404,
+                    "message": message,
+                    "errors": [{"message": message, "domain": "global", "reason": "notFound"}],
+                }
+            },
+        )
+
+    def _user(self, key: str) -> dict | None:
+        return next((u for u in self.users if key in (u["id"], u["primaryEmail"])), None)
+
+    def get_user(self, request: Request, key: str) -> Response:
+        denied = self._auth(request)
+        if denied:
+            return denied
+        user = self._user(key)
+        return Response(200, user) if user else self._not_found("userKey")
+
+    def update_user(self, request: Request, key: str) -> Response:
+        denied = self._auth(request)
+        if denied:
+            return denied
+        user = self._user(key)
+        if user is None:
+            return self._not_found("userKey")
+        changes = json.loads(request.body or b"{}")
+        if "suspended" in changes and bool(changes["suspended"]) != user["suspended"]:
+            user["suspended"] = bool(changes["suspended"])
+            self.changes.append(("suspended" if user["suspended"] else "unsuspended", user["id"]))
+        return Response(200, user)
+
+    def sign_out(self, request: Request, key: str) -> Response:
+        denied = self._auth(request)
+        if denied:
+            return denied
+        user = self._user(key)
+        if user is None:
+            return self._not_found("userKey")
+        self.changes.append(("signed out", user["id"]))
+        return Response(204, b"")
+
+    def delete_token(self, request: Request, key: str, client: str) -> Response:
+        denied = self._auth(request)
+        if denied:
+            return denied
+        user = self._user(key)
+        if user is None:
+            return self._not_found("userKey")
+        held = [t for t in self.user_tokens if (t["userId"], t["clientId"]) == (user["id"], client)]
+        if not held:
+            return self._not_found("clientId")
+        for token in held:
+            self.user_tokens.remove(token)
+        self.changes.append(("token revoked", f"{user['id']}:{client}"))
+        return Response(204, b"")
+
+    def _file(self, file_id: str) -> dict | None:
+        return self.files.get(file_id)
+
+    def _missing_file(self, file_id: str) -> Response:
+        message = f"File not found: {file_id}."
+        return Response(
+            404,
+            {
+                "error": {
+                    "code": 404,
+                    "message": message,
+                    "errors": [
+                        {
+                            "message": message,
+                            "domain": "global",
+                            "reason": "notFound",
+                            "location": "fileId",
+                            "locationType": "parameter",
+                        }
+                    ],
+                }
+            },
+        )
+
+    def list_permissions(self, request: Request, file_id: str) -> Response:
+        denied = self._auth(request)
+        if denied:
+            return denied
+        found = self._file(file_id)
+        if found is None:
+            return self._missing_file(file_id)
+        offset = int(request.query.get("pageToken") or 0)
+        chunk, following = self.page(found["permissions"], offset)
+        body: dict = {"kind": "drive#permissionList", "permissions": chunk}
+        if following is not None:
+            body["nextPageToken"] = str(following)
+        return Response(200, body)
+
+    def delete_permission(self, request: Request, file_id: str, pid: str) -> Response:
+        denied = self._auth(request)
+        if denied:
+            return denied
+        found = self._file(file_id)
+        if found is None:
+            return self._missing_file(file_id)
+        permission = next((p for p in found["permissions"] if p["id"] == pid), None)
+        if permission is None:
+            return self._not_found("permissionId")
+        if permission["role"] == "owner":
+            return Response(
+                403,
+                {
+                    "error": {
+                        "code": 403,
+                        "message": "The owner of a file cannot be removed.",
+                        "errors": [{"reason": "cannotRemoveOwner"}],
+                    }
+                },
+            )
+        found["permissions"].remove(permission)
+        self.changes.append(("unshared", f"{file_id}:{pid}"))
+        return Response(204, b"")

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import itertools
+import json
+import re
 import uuid
 
 from .server import FakeServer, Request, Response
@@ -33,6 +36,13 @@ class FakeOffice365(FakeServer):
         self.users: list[dict] = []
         self.groups: list[dict] = []
         self.members: dict[str, list[str]] = {}
+        # Governance state (Microsoft Graph) and every change made to it, in order.
+        self.verified_domains = ["contoso.test"]
+        self.items: dict[str, dict] = {}  # drive item id -> item (with its "permissions")
+        self.service_principals: list[dict] = []
+        self.grants: list[dict] = []  # oauth2PermissionGrants
+        self.risky: dict[str, str] = {}  # user id -> risk level
+        self.changes: list[tuple[str, str]] = []
         super().__init__(*args, **kwargs)
 
     def credentials(self) -> dict:
@@ -48,6 +58,34 @@ class FakeOffice365(FakeServer):
             ("GET", r"/v1\.0/users", self.graph_users),
             ("GET", r"/v1\.0/groups", self.graph_groups),
             ("GET", r"/v1\.0/groups/(?P<group_id>[^/]+)/members", self.graph_members),
+            # Governance
+            ("GET", r"/v1\.0/users/(?P<user_id>[^/]+)", self.get_user),
+            ("PATCH", r"/v1\.0/users/(?P<user_id>[^/]+)", self.patch_user),
+            ("POST", r"/v1\.0/users/(?P<user_id>[^/]+)/revokeSignInSessions", self.revoke_sessions),
+            (
+                "POST",
+                r"/v1\.0/identityProtection/riskyUsers/confirmCompromised",
+                self.confirm_compromised,
+            ),
+            ("GET", r"/v1\.0/organization", self.organization),
+            ("GET", r"/v1\.0/shares/(?P<token>[^/]+)/driveItem", self.shared_item),
+            ("GET", r"/v1\.0/drives/(?P<drive>[^/]+)/items/(?P<item>[^/]+)", self.get_item),
+            ("PATCH", r"/v1\.0/drives/(?P<drive>[^/]+)/items/(?P<item>[^/]+)", self.move_item),
+            (
+                "GET",
+                r"/v1\.0/drives/(?P<drive>[^/]+)/items/(?P<item>[^/]+)/permissions",
+                self.list_permissions,
+            ),
+            (
+                "DELETE",
+                r"/v1\.0/drives/(?P<drive>[^/]+)/items/(?P<item>[^/]+)/permissions/(?P<pid>[^/]+)",
+                self.delete_permission,
+            ),
+            ("GET", r"/v1\.0/drives/(?P<drive>[^/]+)/root:/(?P<name>[^/]+)", self.root_child),
+            ("POST", r"/v1\.0/drives/(?P<drive>[^/]+)/root/children", self.create_folder),
+            ("GET", r"/v1\.0/servicePrincipals", self.list_service_principals),
+            ("GET", r"/v1\.0/oauth2PermissionGrants", self.list_grants),
+            ("DELETE", r"/v1\.0/oauth2PermissionGrants/(?P<grant_id>[^/]+)", self.delete_grant),
         ]
 
     # --- Data ----------------------------------------------------------------------------
@@ -276,3 +314,244 @@ class FakeOffice365(FakeServer):
             for uid in self.members.get(group_id, [])
         ]
         return self._graph(request, f"/v1.0/groups/{group_id}/members", members)
+
+    # --- Governance data -------------------------------------------------------------------
+
+    def add_file(self, url: str, name: str, permissions: list[dict], drive: str = "b!drive1"):
+        item = {
+            "id": f"01{uuid.uuid4().hex[:14].upper()}",
+            "name": name,
+            "webUrl": url,
+            "parentReference": {"driveId": drive, "id": f"{drive}-root"},
+            "permissions": permissions,
+        }
+        self.items[item["id"]] = item
+        return item
+
+    @staticmethod
+    def share(email: str = "", *, link: str = "", role: str = "read", inherited=False) -> dict:
+        """A permission: a link ("anonymous", "organization", "users") or a user share."""
+        permission: dict = {"id": uuid.uuid4().hex[:12], "roles": [role]}
+        if link:
+            permission["link"] = {"scope": link, "type": "view", "webUrl": "https://x.test/l"}
+        if email:
+            identity = {"siteUser": {"email": email, "displayName": email.split("@")[0]}}
+            if link:
+                permission["grantedToIdentitiesV2"] = [identity]
+            else:
+                permission["grantedToV2"] = identity
+        if inherited:
+            permission["inheritedFrom"] = {"driveId": "b!drive1", "id": "root"}
+        return permission
+
+    def add_app(self, app_id: str, name: str) -> dict:
+        principal = {"id": str(uuid.uuid4()), "appId": app_id, "displayName": name}
+        self.service_principals.append(principal)
+        return principal
+
+    def add_grant(self, principal: dict, user_id: str | None) -> dict:
+        grant = {
+            "id": uuid.uuid4().hex,
+            "clientId": principal["id"],
+            "consentType": "Principal" if user_id else "AllPrincipals",
+            "principalId": user_id,
+            "resourceId": "00000003-graph",
+            "scope": "Mail.Read offline_access",
+        }
+        self.grants.append(grant)
+        return grant
+
+    # --- Governance handlers ---------------------------------------------------------------
+
+    @staticmethod
+    def _graph_error(status: int, code: str, message: str) -> Response:
+        return Response(status, {"error": {"code": code, "message": message}})
+
+    def _user(self, user_id: str) -> dict | None:
+        return next((u for u in self.users if user_id in (u["id"], u["userPrincipalName"])), None)
+
+    def _missing_user(self, user_id: str) -> Response:
+        return self._graph_error(
+            404,
+            "Request_ResourceNotFound",
+            f"Resource '{user_id}' does not exist or one of its queried reference-property "
+            "objects are not present.",
+        )
+
+    def get_user(self, request: Request, user_id: str) -> Response:
+        denied = self._auth(request, graph=True)
+        if denied:
+            return denied
+        user = self._user(user_id)
+        return Response(200, user) if user else self._missing_user(user_id)
+
+    def patch_user(self, request: Request, user_id: str) -> Response:
+        denied = self._auth(request, graph=True)
+        if denied:
+            return denied
+        user = self._user(user_id)
+        if user is None:
+            return self._missing_user(user_id)
+        changes = json.loads(request.body or b"{}")
+        if "accountEnabled" in changes:
+            user["accountEnabled"] = bool(changes["accountEnabled"])
+            self.changes.append(("enabled" if user["accountEnabled"] else "disabled", user["id"]))
+        return Response(204, b"")
+
+    def revoke_sessions(self, request: Request, user_id: str) -> Response:
+        denied = self._auth(request, graph=True)
+        if denied:
+            return denied
+        user = self._user(user_id)
+        if user is None:
+            return self._missing_user(user_id)
+        self.changes.append(("sessions revoked", user["id"]))
+        return Response(200, {"@odata.context": "x", "value": True})
+
+    def confirm_compromised(self, request: Request) -> Response:
+        denied = self._auth(request, graph=True)
+        if denied:
+            return denied
+        for user_id in json.loads(request.body or b"{}").get("userIds") or []:
+            self.risky[user_id] = "high"
+            self.changes.append(("compromised", user_id))
+        return Response(204, b"")
+
+    def organization(self, request: Request) -> Response:
+        denied = self._auth(request, graph=True)
+        if denied:
+            return denied
+        domains = [{"name": d, "isDefault": i == 0} for i, d in enumerate(self.verified_domains)]
+        return Response(200, {"value": [{"id": TENANT, "verifiedDomains": domains}]})
+
+    def _item(self, item_id: str) -> dict | None:
+        return self.items.get(item_id)
+
+    def _missing_item(self) -> Response:
+        return self._graph_error(404, "itemNotFound", "The resource could not be found.")
+
+    @staticmethod
+    def _public(item: dict) -> dict:
+        return {k: v for k, v in item.items() if k not in ("permissions", "children")}
+
+    def shared_item(self, request: Request, token: str) -> Response:
+        denied = self._auth(request, graph=True)
+        if denied:
+            return denied
+        if not token.startswith("u!"):
+            return self._graph_error(400, "invalidRequest", "Invalid shares token")
+        raw = token[2:] + "=" * (-len(token[2:]) % 4)
+        url = base64.urlsafe_b64decode(raw).decode()
+        item = next((i for i in self.items.values() if i.get("webUrl") == url), None)
+        return Response(200, self._public(item)) if item else self._missing_item()
+
+    def get_item(self, request: Request, drive: str, item: str) -> Response:
+        denied = self._auth(request, graph=True)
+        if denied:
+            return denied
+        found = self._item(item)
+        return Response(200, self._public(found)) if found else self._missing_item()
+
+    def move_item(self, request: Request, drive: str, item: str) -> Response:
+        denied = self._auth(request, graph=True)
+        if denied:
+            return denied
+        found = self._item(item)
+        if found is None:
+            return self._missing_item()
+        parent = (json.loads(request.body or b"{}").get("parentReference") or {}).get("id")
+        if parent:
+            found["parentReference"] = {**found["parentReference"], "id": parent}
+            self.changes.append(("moved", f"{item}->{parent}"))
+        return Response(200, self._public(found))
+
+    def list_permissions(self, request: Request, drive: str, item: str) -> Response:
+        denied = self._auth(request, graph=True)
+        if denied:
+            return denied
+        found = self._item(item)
+        if found is None:
+            return self._missing_item()
+        return self._graph(
+            request, f"/v1.0/drives/{drive}/items/{item}/permissions", found["permissions"]
+        )
+
+    def delete_permission(self, request: Request, drive: str, item: str, pid: str) -> Response:
+        denied = self._auth(request, graph=True)
+        if denied:
+            return denied
+        found = self._item(item)
+        permission = next((p for p in (found or {}).get("permissions", []) if p["id"] == pid), None)
+        if permission is None:
+            return self._missing_item()
+        if permission.get("inheritedFrom"):
+            return self._graph_error(
+                400, "invalidRequest", "Cannot delete an inherited permission."
+            )
+        found["permissions"].remove(permission)
+        self.changes.append(("unshared", f"{item}:{pid}"))
+        return Response(204, b"")
+
+    def root_child(self, request: Request, drive: str, name: str) -> Response:
+        denied = self._auth(request, graph=True)
+        if denied:
+            return denied
+        folder = next(
+            (
+                i
+                for i in self.items.values()
+                if i.get("folder") is not None
+                and i["name"] == name
+                and i["parentReference"]["id"] == f"{drive}-root"
+            ),
+            None,
+        )
+        return Response(200, self._public(folder)) if folder else self._missing_item()
+
+    def create_folder(self, request: Request, drive: str) -> Response:
+        denied = self._auth(request, graph=True)
+        if denied:
+            return denied
+        body = json.loads(request.body or b"{}")
+        clash = any(
+            i["name"] == body.get("name") and i["parentReference"]["id"] == f"{drive}-root"
+            for i in self.items.values()
+        )
+        if clash:
+            return self._graph_error(409, "nameAlreadyExists", "The name already exists.")
+        folder = {
+            "id": f"01F{uuid.uuid4().hex[:13].upper()}",
+            "name": body.get("name"),
+            "folder": {"childCount": 0},
+            "parentReference": {"driveId": drive, "id": f"{drive}-root"},
+            "permissions": [],
+        }
+        self.items[folder["id"]] = folder
+        self.changes.append(("folder created", folder["name"]))
+        return Response(201, self._public(folder))
+
+    @staticmethod
+    def _eq_filter(request: Request, field: str) -> str | None:
+        match = re.fullmatch(rf"{field} eq '([^']*)'", request.query.get("$filter", ""))
+        return match.group(1) if match else None
+
+    def list_service_principals(self, request: Request) -> Response:
+        wanted = self._eq_filter(request, "appId")
+        found = [p for p in self.service_principals if wanted in (None, p["appId"])]
+        return self._graph(request, "/v1.0/servicePrincipals", found)
+
+    def list_grants(self, request: Request) -> Response:
+        wanted = self._eq_filter(request, "clientId")
+        found = [g for g in self.grants if wanted in (None, g["clientId"])]
+        return self._graph(request, "/v1.0/oauth2PermissionGrants", found)
+
+    def delete_grant(self, request: Request, grant_id: str) -> Response:
+        denied = self._auth(request, graph=True)
+        if denied:
+            return denied
+        grant = next((g for g in self.grants if g["id"] == grant_id), None)
+        if grant is None:
+            return self._graph_error(404, "Request_ResourceNotFound", "Resource not found.")
+        self.grants.remove(grant)
+        self.changes.append(("grant deleted", grant_id))
+        return Response(204, b"")

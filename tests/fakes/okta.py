@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import threading
 import uuid
 from urllib.parse import urlencode
 
@@ -26,6 +28,15 @@ class FakeOkta(FakeServer):
         self.users: list[dict] = []
         self.groups: list[dict] = []
         self.members: dict[str, list[str]] = {}
+        # Governance state: what the org holds, and every change made to it (in order).
+        self.sessions: dict[str, int] = {}  # user id -> open sessions
+        self.risk: dict[str, str] = {}  # user id -> risk level
+        self.user_tokens: list[dict] = []  # {"userId", "clientId"}: refresh tokens and grants
+        self.changes: list[tuple[str, str]] = []  # (what, user or app id)
+        # A suspend that blocks after Okta applied it, until `hold` is set (a worker killed
+        # mid-request: the change is made, the answer never arrives).
+        self.hold: threading.Event | None = None
+        self.holding = threading.Event()
         super().__init__(*args, **kwargs)
 
     def routes(self):
@@ -34,6 +45,22 @@ class FakeOkta(FakeServer):
             ("GET", r"/api/v1/users", self.list_users),
             ("GET", r"/api/v1/groups", self.list_groups),
             ("GET", r"/api/v1/groups/(?P<group_id>[^/]+)/users", self.group_users),
+            # Governance
+            ("GET", r"/api/v1/users/(?P<user_id>[^/]+)", self.get_user),
+            (
+                "POST",
+                r"/api/v1/users/(?P<user_id>[^/]+)/lifecycle/(?P<step>suspend|unsuspend)",
+                self.lifecycle,
+            ),
+            ("DELETE", r"/api/v1/users/(?P<user_id>[^/]+)/sessions", self.end_sessions),
+            ("PUT", r"/api/v1/users/(?P<user_id>[^/]+)/risk", self.put_risk),
+            (
+                "DELETE",
+                r"/api/v1/users/(?P<user_id>[^/]+)/clients/(?P<client_id>[^/]+)/"
+                r"(?P<what>tokens|grants)",
+                self.revoke_user_client,
+            ),
+            ("DELETE", r"/api/v1/apps/(?P<app_id>[^/]+)/tokens", self.revoke_app_tokens),
         ]
 
     # --- Data ----------------------------------------------------------------------------
@@ -191,6 +218,111 @@ class FakeOkta(FakeServer):
     def group_users(self, request: Request, group_id: str) -> Response:
         members = [u for u in self.users if u["id"] in self.members.get(group_id, [])]
         return self._listing(request, f"/api/v1/groups/{group_id}/users", members)
+
+    # --- Governance ------------------------------------------------------------------------
+
+    def _find(self, user_id: str) -> dict | None:
+        return next((u for u in self.users if user_id in (u["id"], u["profile"]["login"])), None)
+
+    def _not_found(self, what: str) -> Response:
+        return Response(
+            404,
+            {
+                "errorCode": "E0000007",
+                "errorSummary": f"Not found: Resource not found: {what} (User)",
+                "errorLink": "E0000007",
+                "errorId": "oae404",
+                "errorCauses": [],
+            },
+        )
+
+    def get_user(self, request: Request, user_id: str) -> Response:
+        denied = self._auth(request)
+        if denied:
+            return denied
+        user = self._find(user_id)
+        return Response(200, user) if user else self._not_found(user_id)
+
+    def lifecycle(self, request: Request, user_id: str, step: str) -> Response:
+        denied = self._auth(request)
+        if denied:
+            return denied
+        user = self._find(user_id)
+        if user is None:
+            return self._not_found(user_id)
+        wanted = "ACTIVE" if step == "suspend" else "SUSPENDED"
+        if user["status"] != wanted:
+            return Response(
+                400,
+                {
+                    "errorCode": "E0000001",
+                    "errorSummary": f"Api validation failed: {step}",
+                    "errorLink": "E0000001",
+                    "errorId": "oae400",
+                    "errorCauses": [
+                        {"errorSummary": f"Cannot {step} a user that is {user['status']}"}
+                    ],
+                },
+            )
+        user["status"] = "SUSPENDED" if step == "suspend" else "ACTIVE"
+        self.changes.append((step, user["id"]))
+        if step == "suspend" and self.hold is not None and not self.holding.is_set():
+            self.holding.set()
+            self.hold.wait(60)
+        return Response(200, {})
+
+    def end_sessions(self, request: Request, user_id: str) -> Response:
+        denied = self._auth(request)
+        if denied:
+            return denied
+        user = self._find(user_id)
+        if user is None:
+            return self._not_found(user_id)
+        self.sessions[user["id"]] = 0
+        if request.query.get("oauthTokens") == "true":
+            self.user_tokens = [t for t in self.user_tokens if t["userId"] != user["id"]]
+        self.changes.append(("sessions", user["id"]))
+        return Response(204, b"")
+
+    def put_risk(self, request: Request, user_id: str) -> Response:
+        denied = self._auth(request)
+        if denied:
+            return denied
+        user = self._find(user_id)
+        if user is None:
+            return self._not_found(user_id)
+        level = json.loads(request.body or b"{}").get("riskLevel")
+        if level not in ("HIGH", "LOW"):
+            return Response(400, {"errorCode": "E0000001", "errorSummary": "bad riskLevel"})
+        created = user["id"] not in self.risk
+        self.risk[user["id"]] = level
+        self.changes.append(("risk", user["id"]))
+        return Response(201 if created else 200, {"riskLevel": level, "reason": "Admin"})
+
+    def revoke_user_client(
+        self, request: Request, user_id: str, client_id: str, what: str
+    ) -> Response:
+        denied = self._auth(request)
+        if denied:
+            return denied
+        user = self._find(user_id)
+        if user is None:
+            return self._not_found(user_id)
+        self.user_tokens = [
+            t
+            for t in self.user_tokens
+            if not (t["userId"] == user["id"] and t["clientId"] == client_id)
+        ]
+        self.changes.append((f"revoke {what}", f"{user['id']}:{client_id}"))
+        return Response(204, b"")
+
+    def revoke_app_tokens(self, request: Request, app_id: str) -> Response:
+        denied = self._auth(request)
+        if denied:
+            return denied
+        self.user_tokens = [t for t in self.user_tokens if t["clientId"] != app_id]
+        self.changes.append(("revoke app tokens", app_id))
+        return Response(204, b"")
 
 
 __all__ = ["FakeOkta", "iso", "urlencode"]

@@ -100,6 +100,7 @@ class FakeServer:
                 self.wfile.write(payload)
 
             do_GET = do_POST = do_PUT = do_DELETE = _serve
+            do_PATCH = _serve  # Microsoft Graph updates (governance)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True

@@ -28,11 +28,7 @@ def register(cls: type[Detector]) -> type[Detector]:
 
 def all_detectors() -> dict[str, type[Detector]]:
     for name in MODULES:
-        try:
-            importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
+        importlib.import_module(f"{__name__}.{name}")
     return DETECTORS
 
 

@@ -22,7 +22,18 @@ from .. import errors
 from ..client import iso, parse_time, retry_at_from
 from ..models import Vendor
 from . import register
-from .base import Adapter, CredentialField, Directory, Page, clean_ip, link_next, skip, text
+from .base import (
+    ActionTarget,
+    Adapter,
+    CredentialField,
+    Directory,
+    Page,
+    clean_ip,
+    link_next,
+    skip,
+    text,
+)
+from .governance import github as governance_actions
 
 ORG_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 PAGE_SIZE = 100
@@ -196,3 +207,15 @@ class GitHubAdapter(Adapter):
             for member in self._all(f"/orgs/{self.org}/members")
         ]
         return Directory(accounts=accounts, groups=groups, complete=True)
+
+    # --- Governance (the actions are in adapters/governance/) ------------------------------
+
+    governance = governance_actions.KINDS
+
+    @classmethod
+    def governance_for(cls, base_url: str) -> frozenset[str]:
+        """Only GitHub Enterprise Server can suspend accounts (see the actions module)."""
+        return governance_actions.kinds_for(base_url or cls.default_base_url)
+
+    def govern(self, target: ActionTarget) -> str:
+        return governance_actions.govern(self, target)

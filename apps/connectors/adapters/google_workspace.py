@@ -34,7 +34,8 @@ from .. import errors
 from ..client import body_json, iso, parse_time, retry_at_from
 from ..models import Vendor
 from . import register
-from .base import Adapter, CredentialField, Directory, Page, clean_ip, skip, text
+from .base import ActionTarget, Adapter, CredentialField, Directory, Page, clean_ip, skip, text
+from .governance import google_workspace as governance_actions
 
 SCOPES = " ".join(
     "https://www.googleapis.com/auth/" + s
@@ -385,3 +386,10 @@ class GoogleWorkspaceAdapter(Adapter):
                 )
             )
         return Directory(accounts=accounts, groups=groups, complete=True)
+
+    # --- Governance (the actions are in adapters/governance/) ------------------------------
+
+    governance = governance_actions.KINDS
+
+    def govern(self, target: ActionTarget) -> str:
+        return governance_actions.govern(self, target)

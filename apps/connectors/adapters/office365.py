@@ -30,7 +30,8 @@ from .. import errors
 from ..client import body_json, iso, parse_time
 from ..models import Vendor
 from . import register
-from .base import Adapter, CredentialField, Directory, Page, clean_ip, skip, text
+from .base import ActionTarget, Adapter, CredentialField, Directory, Page, clean_ip, skip, text
+from .governance import office365 as governance_actions
 
 CONTENT_TYPES = (
     "Audit.AzureActiveDirectory",
@@ -404,3 +405,10 @@ class Office365Adapter(Adapter):
                 )
             )
         return Directory(accounts=accounts, groups=groups, complete=True)
+
+    # --- Governance (the actions are in adapters/governance/) ------------------------------
+
+    governance = governance_actions.KINDS
+
+    def govern(self, target: ActionTarget) -> str:
+        return governance_actions.govern(self, target)

@@ -21,7 +21,18 @@ from .. import errors
 from ..client import iso, parse_time
 from ..models import Vendor
 from . import register
-from .base import Adapter, CredentialField, Directory, Page, clean_ip, link_next, skip, text
+from .base import (
+    ActionTarget,
+    Adapter,
+    CredentialField,
+    Directory,
+    Page,
+    clean_ip,
+    link_next,
+    skip,
+    text,
+)
+from .governance import okta as governance_actions
 
 PAGE_LIMIT = 1000
 DIRECTORY_LIMIT = 200
@@ -212,3 +223,10 @@ class OktaAdapter(Adapter):
                 )
             )
         return Directory(accounts=accounts, groups=groups, complete=True)
+
+    # --- Governance (the actions are in adapters/governance/) ------------------------------
+
+    governance = governance_actions.KINDS
+
+    def govern(self, target: ActionTarget) -> str:
+        return governance_actions.govern(self, target)

@@ -11,7 +11,10 @@ from apps.accounts.api import AccountViewSet, PersonViewSet
 from apps.activities.api import ActivityViewSet
 from apps.activities.api_ingest import IngestViewSet
 from apps.activities.api_ipranges import IpRangeViewSet
+from apps.alerts.api import AlertViewSet
+from apps.alerts.policy_api import PolicyViewSet
 from apps.connectors.api import AppInstanceViewSet
+from apps.governance.api import GovernanceViewSet
 
 from . import schema  # noqa: F401  (registers the token scheme with drf-spectacular)
 from .docs import SchemaView, docs
@@ -27,6 +30,10 @@ router.register("users", PersonViewSet, basename="api-users")
 router.register("accounts", AccountViewSet, basename="api-accounts")
 router.register("ip-ranges", IpRangeViewSet, basename="api-ip-ranges")
 router.register("apps", AppInstanceViewSet, basename="api-apps")
+router.register("governance", GovernanceViewSet, basename="api-governance")
+# alerts/<uuid:id>/ only takes UUIDs: alerts/bulk/ and alerts/export/ never reach the detail.
+router.register("alerts", AlertViewSet, basename="api-alerts")
+router.register("policies", PolicyViewSet, basename="api-policies")
 
 urlpatterns = [
     path("schema/", SchemaView.as_view(), name="api-schema"),
