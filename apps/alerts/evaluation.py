@@ -6,13 +6,14 @@ own transaction and enqueues `alerts.evaluate` for the tenant once it commits. T
 
 1. takes the tenant's evaluation lock (a PostgreSQL advisory lock: one evaluator per tenant at a
    time, so per-person memory is never updated twice concurrently; other tenants run in parallel),
-2. claims the oldest batch, loads its activities with one query that also computes every active
-   activity policy's filter as a boolean column (the activity log's own filter compiler, so a
-   policy filter means exactly what it means in the log),
+2. claims the oldest batches (a few together, up to `GROUP_ACTIVITIES` activities), loads
+   their activities with one query that also computes which active activity policies' filters
+   each one meets (the activity log's own filter compiler, so a policy filter means exactly
+   what it means in the log),
 3. applies scope, single / repeated matching (`MatchWindow`) and the enabled anomaly detections
    (`apps.alerts.detectors`, with their `DetectorState`), raises or folds alerts
    (`apps.alerts.raising`) and records the policies' governance actions (pending, sent on commit),
-4. deletes the batch.
+4. deletes the batches.
 
 Everything of one batch commits together or not at all: a task killed or retried half-way
 leaves the batch in place and nothing of it written, so the next run evaluates it from scratch.
@@ -32,8 +33,21 @@ from itertools import compress
 from operator import itemgetter
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections, router, transaction
-from django.db.models import BooleanField, Case, ExpressionWrapper, F, JSONField, Q, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    ExpressionWrapper,
+    F,
+    Field,
+    Func,
+    JSONField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from apps.accounts.models import GroupMembership
@@ -55,6 +69,10 @@ from .models import (
 
 log = logging.getLogger(__name__)
 
+# Batches evaluated together in one transaction (at most this many activities, unless one
+# batch alone is larger): reading policies, memories, windows and counters is paid per group.
+GROUP_BATCHES = 8
+GROUP_ACTIVITIES = 20_000
 _LOCK_NAMESPACE = 0x43415342  # "CASB": keeps our advisory locks apart from anyone else's
 
 
@@ -107,16 +125,22 @@ def evaluate_pending(tenant, *, max_seconds: float = 50.0, now: datetime | None 
             if not _lock(alias, tenant.id):
                 stats.busy = True
                 return stats
-            batch = (
-                EvaluationBatch.objects.select_for_update(skip_locked=True)
-                .order_by("created_at")
-                .first()
+            waiting = list(
+                EvaluationBatch.objects.select_for_update(skip_locked=True).order_by("created_at")[
+                    :GROUP_BATCHES
+                ]
             )
-            if batch is None:
+            if not waiting:
                 return stats
-            engine.evaluate(batch, stats, now or timezone.now())
-            batch.delete()
-        stats.batches += 1
+            group, size = [], 0
+            for batch in waiting:  # a few chunks together: the per-batch work is paid once
+                if group and size + len(batch.activity_ids) > GROUP_ACTIVITIES:
+                    break
+                group.append(batch)
+                size += len(batch.activity_ids)
+            engine.evaluate(group, stats, now or timezone.now())
+            EvaluationBatch.objects.filter(pk__in=[batch.pk for batch in group]).delete()
+        stats.batches += len(group)
         if time.monotonic() > deadline:
             stats.more = EvaluationBatch.objects.exists()
             return stats
@@ -140,14 +164,25 @@ class Engine:
             self._compiled[key] = compile_filters(filters, using=self.alias) if filters else None
         return self._compiled[key]
 
-    def evaluate(self, batch: EvaluationBatch, stats: Stats, now: datetime) -> None:
+    def evaluate(self, batches: list[EvaluationBatch], stats: Stats, now: datetime) -> None:
+        first_queued = min(batch.created_at for batch in batches)
         policies = list(Policy.objects.filter(enabled=True))
-        activity_policies, compiled = [], []
+        activity_policies, compiled, late = [], [], {}
         for policy in policies:
             if policy.kind != PolicyKind.ACTIVITY:
                 continue
-            if policy.created_at > batch.created_at:
-                continue  # a policy judges what arrives after it exists (spec 3.1)
+            if policy.created_at > first_queued:
+                # A policy judges what arrives after it exists (spec 3.1): only the batches
+                # queued since it was created.
+                since = {
+                    activity_id
+                    for batch in batches
+                    if batch.created_at >= policy.created_at
+                    for activity_id in batch.activity_ids
+                }
+                if not since:
+                    continue
+                late[policy.pk] = since
             try:
                 compiled.append(self._q(policy))
             except FilterError as exc:  # refused at save; kept safe against older rows
@@ -159,21 +194,31 @@ class Engine:
             p for p in policies if p.kind == PolicyKind.ANOMALY and p.detector in detectors
         ]
 
-        annotations = {
-            f"p{i}": ExpressionWrapper(q, output_field=BooleanField())
-            for i, q in enumerate(compiled)
-            if q is not None
-        }
-        queryset = Activity.objects.filter(
-            id__in=batch.activity_ids,
-            occurred_at__gte=batch.oldest,
-            occurred_at__lte=batch.newest,
+        oldest = min(batch.oldest for batch in batches)
+        newest = max(batch.newest for batch in batches)
+        queryset = in_list(
+            Activity.objects.filter(occurred_at__gte=oldest, occurred_at__lte=newest),
+            "id",
+            [activity_id for batch in batches for activity_id in batch.activity_ids],
+            "uuid",
         ).annotate(wanted_raw=_raw_wanted(detectors[p.detector] for p in anomaly_policies))
-        if annotations:
-            queryset = queryset.annotate(**annotations)
         width = len(ROW_FIELDS)
         columns = [name if name != "raw" else "wanted_raw" for name in ROW_FIELDS]
-        loaded = list(queryset.values_list(*columns, *annotations))
+        filtered = [i for i, q in enumerate(compiled) if q is not None]
+        postgres = connections[self.alias].vendor == "postgresql"
+        if filtered and postgres:
+            # One small array column: the positions (in `filtered`) of the filters a row meets.
+            queryset = queryset.annotate(matched=MatchedFilters([compiled[i] for i in filtered]))
+            extra = ["matched"]
+        else:
+            queryset = queryset.annotate(
+                **{
+                    f"p{i}": ExpressionWrapper(compiled[i], output_field=BooleanField())
+                    for i in filtered
+                }
+            )
+            extra = [f"p{i}" for i in filtered]
+        loaded = list(queryset.values_list(*columns, *extra))
         loaded.sort(key=lambda values: (values[1], values[0]))
         rows = [Row(*values[:width]) for values in loaded]
         for row in rows:
@@ -182,17 +227,21 @@ class Engine:
         stats.activities += len(rows)
         if not rows:
             return
-        names = list(annotations)
-        matches: list[list[Row]] = []
-        for i, q in enumerate(compiled):
-            if q is None:
-                matches.append(rows)
-                continue
-            column = width + names.index(f"p{i}")
-            matches.append(list(compress(rows, map(itemgetter(column), loaded))))
+        matches: list[list[Row]] = [rows if q is None else [] for q in compiled]
+        if filtered and postgres:
+            for row, values in zip(rows, loaded, strict=True):
+                for position in values[width]:
+                    matches[filtered[position]].append(row)
+        else:
+            for offset, i in enumerate(filtered):
+                matches[i] = list(compress(rows, map(itemgetter(width + offset), loaded)))
 
         scope = Scope(policies)
+        self.ledger = raising.Ledger(policies, rows[0].occurred_at, now)
         for policy, matched in zip(activity_policies, matches, strict=True):
+            if policy.pk in late:
+                since = late[policy.pk]
+                matched = [row for row in matched if str(row.id) in since]
             matched = scope.filter(policy, matched)
             if not matched:
                 continue
@@ -219,6 +268,7 @@ class Engine:
             findings = list(detector().detect(in_scope, ctx))
             store.save(ctx)
             self._raise(policy, findings, AlertType.ANOMALY, stats, now)
+        self.ledger.write()
 
     def _raise(self, policy: Policy, findings: list[Finding], alert_type, stats: Stats, now):
         if not findings:
@@ -226,7 +276,7 @@ class Engine:
         stats.findings += len(findings)
         stats.by_policy[policy.name] += len(findings)
         raised = raising.raise_alerts(
-            policy=policy, findings=findings, alert_type=alert_type, now=now
+            policy=policy, findings=findings, alert_type=alert_type, now=now, ledger=self.ledger
         )
         stats.alerts_created += len(raised.created)
         stats.alerts_updated += raised.updated
@@ -351,6 +401,50 @@ class Scope:
         ]
 
 
+class MatchedFilters(Func):
+    """`ARRAY_REMOVE(ARRAY[CASE WHEN <filter 0> THEN 0 END, ...], NULL)` (PostgreSQL).
+
+    Fifty policies as fifty boolean columns cost more to fetch and convert than to compute;
+    one array of the positions of the filters a row meets is a few bytes per row.
+    """
+
+    output_field = Field()
+
+    def __init__(self, conditions: list[Q]):
+        super().__init__(*(ExpressionWrapper(q, output_field=BooleanField()) for q in conditions))
+
+    def as_sql(self, compiler, connection, **extra):
+        parts, params = [], []
+        for position, expression in enumerate(self.source_expressions):
+            try:
+                sql, values = compiler.compile(expression)
+            except EmptyResultSet:
+                continue  # a filter nothing can meet
+            except FullResultSet:
+                sql, values = "TRUE", ()
+            parts.append(f"CASE WHEN {sql} THEN {position} END")
+            params.extend(values)
+        if not parts:
+            return "ARRAY[]::int[]", []
+        return f"ARRAY_REMOVE(ARRAY[{', '.join(parts)}]::int[], NULL)", params
+
+
+def in_list(queryset: QuerySet, column: str, values: list, sql_type: str) -> QuerySet:
+    """`column IN values` for thousands of values: one array parameter on PostgreSQL.
+
+    `filter(column__in=values)` sends one parameter per value, and building and parsing a
+    statement with 5,000 of them cost more than PostgreSQL took to run it.
+    """
+    if connections[queryset.db].vendor != "postgresql":
+        return queryset.filter(**{f"{column}__in": values})
+    table = queryset.model._meta.db_table
+    name = queryset.model._meta.get_field(column).column
+    # Only our own table and column names are interpolated; the values are one parameter.
+    return queryset.extra(  # noqa: S610
+        where=[f'"{table}"."{name}" = ANY(%s::{sql_type}[])'], params=[list(values)]
+    )
+
+
 def _raw_wanted(detectors) -> Case:
     """The `raw` column only for the rows some enabled detection reads it from, else NULL."""
     kinds, operations = set(), set()
@@ -380,9 +474,9 @@ class StateStore:
 
     def load(self, detector: str, subjects: list[str]) -> dict[str, dict]:
         found = dict(
-            DetectorState.objects.filter(detector=detector, subject__in=subjects).values_list(
-                "subject", "data"
-            )
+            in_list(
+                DetectorState.objects.filter(detector=detector), "subject", subjects, "text"
+            ).values_list("subject", "data")
         )
         for subject, data in found.items():
             self.loaded[subject] = _dump(data)

@@ -10,6 +10,7 @@ while the policy's daily limit (per UTC day) allows, and held-back triggers are 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -71,24 +72,68 @@ def next_numbers(count: int) -> int:
     return AlertSequence.objects.values_list("value", flat=True).get(pk=sequence.pk) - count + 1
 
 
+class Ledger:
+    """What raising needs to know, read once for many policies (a batch) and written once.
+
+    Today's `PolicyDay` counters and the policies' open alerts still inside their windows
+    (few: daily limits bound them), so a policy whose findings are all held back or folded
+    costs no query of its own.
+    """
+
+    def __init__(self, policies: list[Policy], earliest: datetime, now: datetime):
+        self.today = now.date()
+        ids = [p.pk for p in policies]
+        self.days = {
+            d.policy_id: d for d in PolicyDay.objects.filter(policy_id__in=ids, day=self.today)
+        }
+        self.matches: dict = defaultdict(int)
+        self.dirty: set = set()  # ids of the PolicyDay rows to write
+        self.open: dict = defaultdict(dict)
+        reach = max((window_of(p) for p in policies), default=timedelta(0))
+        for alert in Alert.objects.filter(
+            policy_id__in=ids, status__in=OPEN_STATUSES, last_triggered_at__gte=earliest - reach
+        ).order_by("last_triggered_at"):
+            self.open[alert.policy_id][alert.dedupe_key] = alert  # the most recent one wins
+
+    def day(self, policy: Policy) -> PolicyDay:
+        if policy.pk not in self.days:
+            self.days[policy.pk], _ = PolicyDay.objects.get_or_create(policy=policy, day=self.today)
+        return self.days[policy.pk]
+
+    def write(self) -> None:
+        changed = [d for d in self.days.values() if d.pk in self.dirty]
+        for day in changed:
+            day.matches += self.matches[day.policy_id]
+        if changed:
+            PolicyDay.objects.bulk_update(changed, ["alerts", "suppressed", "matches"])
+        self.dirty.clear()
+        self.matches.clear()
+
+
 def raise_alerts(
-    *, policy: Policy, findings: Iterable[Finding], alert_type: str, now: datetime
+    *,
+    policy: Policy,
+    findings: Iterable[Finding],
+    alert_type: str,
+    now: datetime,
+    ledger: Ledger | None = None,
 ) -> Raised:
+    """Raise or fold `findings` of `policy`; see the module doc. With a shared `ledger` the
+    caller writes it (`ledger.write()`) once its policies are done."""
     findings = [f for f in findings if f.rows]
     raised = Raised()
     if not findings:
         return raised
     tenant = current_tenant()
     window = window_of(policy)
-    earliest = min(row.occurred_at for f in findings for row in f.rows)
-    open_alerts: dict[str, Alert] = {}
-    # The policy's open alerts still inside the window: few (daily limits bound them), so
-    # fetched by policy rather than by thousands of keys.
-    for alert in Alert.objects.filter(
-        policy=policy, status__in=OPEN_STATUSES, last_triggered_at__gte=earliest - window
-    ).order_by("last_triggered_at"):
-        open_alerts[alert.dedupe_key] = alert  # the most recent one wins
-    day, _ = PolicyDay.objects.get_or_create(policy=policy, day=now.date())
+    own = ledger is None
+    if own:
+        earliest = min(row.occurred_at for f in findings for row in f.rows)
+        ledger = Ledger([policy], earliest, now)
+    open_alerts = ledger.open[policy.pk]
+    day = ledger.day(policy)
+    ledger.dirty.add(day.pk)
+    ledger.matches[policy.pk] += sum(len(f.rows) for f in findings)
     day_alerts, day_suppressed = day.alerts, day.suppressed
     new: list[tuple[Alert, Finding]] = []
     touched: dict = {}
@@ -141,11 +186,9 @@ def raise_alerts(
     if touched:
         _update_folded(list(touched.values()), now)
     links.write()
-    PolicyDay.objects.filter(pk=day.pk).update(
-        alerts=day_alerts,
-        suppressed=day_suppressed,
-        matches=F("matches") + sum(len(f.rows) for f in findings),
-    )
+    day.alerts, day.suppressed = day_alerts, day_suppressed
+    if own:
+        ledger.write()
     return raised
 
 

@@ -188,3 +188,14 @@ def test_a_policy_judges_only_what_arrives_after_it(tenant_a, app_a):
     ingest_events(tenant_a, app_a, [event(now + dt.timedelta(minutes=1))])
     evaluate(tenant_a)
     assert [a.title for a in _alerts(tenant_a)] == ["Late policy"]
+
+
+def test_batches_evaluated_together_still_respect_when_a_policy_was_made(tenant_a, app_a):
+    now = logdata.base_time()
+    ingest_events(tenant_a, app_a, [event(now, actor="early@a.example")])
+    policy(tenant_a, name="Middle policy", filters={})
+    ingest_events(tenant_a, app_a, [event(now, actor="late@a.example")])
+    stats = evaluate(tenant_a)  # both batches in one group
+    assert stats.batches == 2 and stats.activities == 2
+    [alert] = _alerts(tenant_a)
+    assert "late@a.example" in alert.description

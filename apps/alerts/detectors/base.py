@@ -46,17 +46,20 @@ class Row:
     object_id: str
     raw: dict  # {} unless a detection asked for it (Detector.raw_activity_types / _action_types)
 
-    @property
-    def subject(self) -> str:
-        """Who did it, as a stable key: the person, else the account, else the actor name."""
+    # Who did it, as a stable key: the person, else the account, else the actor name.
+    # Computed once (every detection and policy groups by it).
+    subject: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
         if self.user_id is not None:
-            return f"u:{self.user_id}"
-        if self.account_id is not None:
-            return f"a:{self.account_id}"
-        return f"n:{self.actor.lower()}"
+            self.subject = f"u:{self.user_id}"
+        elif self.account_id is not None:
+            self.subject = f"a:{self.account_id}"
+        else:
+            self.subject = f"n:{self.actor.lower()}"
 
 
-ROW_FIELDS = tuple(Row.__dataclass_fields__)
+ROW_FIELDS = tuple(name for name in Row.__dataclass_fields__ if name != "subject")
 
 
 @dataclass

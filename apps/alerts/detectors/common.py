@@ -20,20 +20,9 @@ RISKY_CATEGORY = int(IpCategory.RISKY)
 CLOUD_CATEGORY = int(IpCategory.CLOUD_PROVIDER)
 
 
-_SUBJECTS: dict = {}  # person id -> "u:<id>": formatting a UUID costs more than the rest
-
-
 def subject_of(row: Row) -> str:
-    """`row.subject`, with the common case (a known person) remembered per process."""
-    user = row.user_id
-    if user is None:
-        return row.subject
-    subject = _SUBJECTS.get(user)
-    if subject is None:
-        if len(_SUBJECTS) > 200_000:
-            _SUBJECTS.clear()
-        subject = _SUBJECTS[user] = row.subject
-    return subject
+    """`row.subject` (computed once when the row is built)."""
+    return row.subject
 
 
 def group(
