@@ -65,10 +65,10 @@ POLICIES = (
 )
 
 
-def _incidents(staff_domain: str, now) -> list[EventIn]:
-    """Events that should raise alerts, the day before the demo's anchor."""
+def _incidents(first: str, second: str, now) -> list[EventIn]:
+    """Events that should raise alerts (by two of the staff), the day before the anchor."""
     base = (now - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
-    lena = f"lina.park@{staff_domain}"
+    lena = first
     events: list[EventIn] = []
     for n in range(60):  # 60 downloads within a minute
         events.append(
@@ -85,7 +85,7 @@ def _incidents(staff_domain: str, now) -> list[EventIn]:
                 object_id=f"obj-ledger-{n}",
             )
         )
-    omar = f"omar.haddad@{staff_domain}"
+    omar = second
     for n in range(12):  # 12 failed sign-ins within three minutes
         events.append(
             EventIn(
@@ -131,7 +131,8 @@ def _incidents(staff_domain: str, now) -> list[EventIn]:
     return events
 
 
-def _seed_tenant(demo, tenant, domain: str, *, incidents: bool) -> None:
+def _seed_tenant(demo, tenant, *, incidents: bool) -> None:
+    from apps.accounts.models import Account, AccountStatus
     from apps.activities.ingestion import ingest
     from apps.connectors.models import AppInstance
 
@@ -143,12 +144,20 @@ def _seed_tenant(demo, tenant, domain: str, *, incidents: bool) -> None:
             if not Policy.objects.filter(name=spec["name"]).exists():
                 Policy.objects.create(**spec)
         app = AppInstance.objects.filter(vendor="office365").order_by("created_at").first()
-        if incidents and app is not None:
+        staff = []
+        if app is not None:
+            staff = list(
+                Account.objects.filter(app_instance=app, status=AccountStatus.ACTIVE)
+                .exclude(username="")
+                .order_by("username")
+                .values_list("username", flat=True)[:2]
+            )
+        if incidents and len(staff) == 2:
             anchor = AppInstance.objects.order_by("created_at").first().created_at
             ingest(
                 tenant=tenant,
                 app_instance=app,
-                events=_incidents(domain, anchor),
+                events=_incidents(staff[0], staff[1], anchor),
                 source="connector",
             )
         stats = evaluate_pending(tenant, max_seconds=600)
@@ -223,7 +232,12 @@ def _governance_history(tenant) -> None:
 
     if GovernanceAction.objects.filter(comment__startswith="[demo]").exists():
         return
-    accounts = list(Account.objects.select_related("app_instance").order_by("username")[:6])
+    # Microsoft 365 accounts: every action below is one Microsoft Graph carries out.
+    accounts = list(
+        Account.objects.select_related("app_instance")
+        .filter(app_instance__vendor="office365")
+        .order_by("username")[:6]
+    )
     alerts = list(Alert.objects.order_by("number")[:6])
     if len(accounts) < 6:
         return
@@ -278,5 +292,5 @@ def _governance_history(tenant) -> None:
 
 
 def seed(demo) -> None:
-    _seed_tenant(demo, demo.tenants["contoso"], "contoso.test", incidents=True)
-    _seed_tenant(demo, demo.tenants["fabrikam"], "fabrikam.test", incidents=False)
+    _seed_tenant(demo, demo.tenants["contoso"], incidents=True)
+    _seed_tenant(demo, demo.tenants["fabrikam"], incidents=False)
