@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from ingest import BENCH_RANGES, Synth  # noqa: E402  (bench/ is sys.path[0])
+from ingest import Synth, bench_tenant  # noqa: E402  (bench/ is sys.path[0])
 from scratch import scratch_urls, setup_django  # noqa: E402
 
 
@@ -160,6 +160,7 @@ def main() -> None:
     parser.add_argument("--addresses", type=int, default=8000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--profile", action="store_true", help="cProfile the evaluation")
     args = parser.parse_args()
 
     import psycopg
@@ -204,29 +205,13 @@ def _run(args, url: str) -> None:
 
     from apps.accounts.models import UserGroup
     from apps.activities import ingestion
-    from apps.activities.iprange_services import create_range
     from apps.alerts import evaluation, raising
     from apps.alerts.detectors import all_detectors
     from apps.alerts.models import Alert, EvaluationBatch, Policy
-    from apps.connectors.models import AppInstance, Vendor
     from apps.tenants.scoping import tenant_context
-    from apps.tenants.services import create_tenant
 
-    tenant = create_tenant(name="Bench", slug="bench", geo="eu")
+    tenant, apps = bench_tenant(args.apps)
     with tenant_context(tenant):
-        apps = [
-            AppInstance.objects.create(vendor=Vendor.OFFICE365, name=f"Bench app {n}")
-            for n in range(args.apps)
-        ]
-        for range_name, cidrs, category, tags in BENCH_RANGES:
-            create_range(
-                tenant=tenant,
-                actor=None,
-                name=range_name,
-                cidrs=cidrs,
-                category=category,
-                tags=tags,
-            )
         groups = [
             str(UserGroup.objects.create(app_instance=apps[0], external_id=f"g{n}", name=g).pk)
             for n, g in enumerate(["Finance", "IT"])
@@ -267,25 +252,26 @@ def _run(args, url: str) -> None:
     _time(raising, "raise_alerts", "raise/fold alerts", phases)
     for key, detector in all_detectors().items():
         _time(detector, "detect", f"detection {key}", phases)
-    from django.db.models.query import QuerySet
-
-    original_iter = QuerySet._fetch_all
-
-    def fetch(self):
-        if self.model.__name__ == "Activity" and self._result_cache is None:
-            began = time.perf_counter()
-            original_iter(self)
-            phases["load batch + 50 filters (SQL)"] += time.perf_counter() - began
-        else:
-            original_iter(self)
-
-    QuerySet._fetch_all = fetch
+    _time(evaluation, "_fetch_rows", "load batches + 50 filters (SQL)", phases)
+    _time(evaluation.StateStore, "load", "detection memories: load", phases)
+    _time(evaluation.StateStore, "save", "detection memories: save", phases)
 
     cpu_before = os.times()
     started = time.perf_counter()
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     with tenant_context(tenant):
         stats = evaluation.evaluate_pending(tenant, max_seconds=10**9)
     eval_seconds = time.perf_counter() - started
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
     cpu_after = os.times()
     cpu = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
     eval_rate = stats.activities / eval_seconds

@@ -178,6 +178,26 @@ class Synth:
 # --- The run ----------------------------------------------------------------------------------
 
 
+def bench_tenant(app_count: int):
+    """The benchmarks' tenant: `app_count` Microsoft 365 apps and the BENCH_RANGES."""
+    from apps.activities.iprange_services import create_range
+    from apps.connectors.models import AppInstance, Vendor
+    from apps.tenants.scoping import tenant_context
+    from apps.tenants.services import create_tenant
+
+    tenant = create_tenant(name="Bench", slug="bench", geo="eu")
+    with tenant_context(tenant):
+        apps = [
+            AppInstance.objects.create(vendor=Vendor.OFFICE365, name=f"Bench app {n}")
+            for n in range(app_count)
+        ]
+        for name, cidrs, category, tags in BENCH_RANGES:
+            create_range(
+                tenant=tenant, actor=None, name=name, cidrs=cidrs, category=category, tags=tags
+            )
+    return tenant, apps
+
+
 def _create_copy_target(cursor, days) -> None:
     """An empty table identical to activities_activity: columns, key, partitions, indexes."""
     from importlib import import_module
@@ -274,21 +294,8 @@ def _run(args, url: str) -> None:
     call_command("migrate", verbosity=0)
 
     from apps.activities import ingestion
-    from apps.activities.iprange_services import create_range
-    from apps.connectors.models import AppInstance, Vendor
-    from apps.tenants.scoping import tenant_context
-    from apps.tenants.services import create_tenant
 
-    tenant = create_tenant(name="Bench", slug="bench", geo="eu")
-    with tenant_context(tenant):
-        apps = [
-            AppInstance.objects.create(vendor=Vendor.OFFICE365, name=f"Bench app {n}")
-            for n in range(args.apps)
-        ]
-        for name, cidrs, category, tags in BENCH_RANGES:
-            create_range(
-                tenant=tenant, actor=None, name=name, cidrs=cidrs, category=category, tags=tags
-            )
+    tenant, apps = bench_tenant(args.apps)
 
     synth = Synth(seed=7, users=args.users, addresses=args.addresses, days=args.days)
     per_app = [args.events // args.apps] * args.apps
