@@ -500,7 +500,9 @@ def _raw_wanted(detectors) -> Case:
 class StateStore:
     """Loads and saves one detection's memory for a batch: one query each way.
 
-    Only memories that changed are written (compared by their JSON text), and on PostgreSQL
+    Only memories that changed are written: each is parsed twice at load, one copy for the
+    detection to change and one kept as it was, compared at save (a C-speed deep equality,
+    cheaper than serialising every memory to compare texts). On PostgreSQL they are written
     through COPY and one `INSERT ... ON CONFLICT DO UPDATE` rather than Django's bulk upsert,
     which spent more time building the statement than the database did running it.
     """
@@ -508,24 +510,26 @@ class StateStore:
     def __init__(self, tenant_id, detector: str):
         self.tenant_id = tenant_id
         self.detector = detector
-        self.loaded: dict[str, str] = {}
+        self.pristine: dict[str, dict] = {}
 
     def load(self, detector: str, subjects: list[str]) -> dict[str, dict]:
-        found = dict(
-            in_list(
-                DetectorState.objects.filter(detector=detector), "subject", subjects, "text"
-            ).values_list("subject", "data")
-        )
-        for subject, data in found.items():
-            self.loaded[subject] = _dump(data)
+        rows = in_list(
+            DetectorState.objects.filter(detector=detector), "subject", subjects, "text"
+        ).values_list("subject", Cast("data", TextField()))
+        found = {}
+        loads = json.loads
+        for subject, text in rows:
+            found[subject] = loads(text)
+            self.pristine[subject] = loads(text)
         return found
 
     def save(self, ctx: Context) -> None:
+        empty: dict = {}
         changed = []
         for subject in ctx.dirty:
-            text = _dump(ctx.peek(subject))
-            if text != self.loaded.get(subject, "{}"):
-                changed.append((subject, text))
+            data = ctx.peek(subject)
+            if data != self.pristine.get(subject, empty):
+                changed.append((subject, _dump(data)))
         if not changed:
             return
         changed.sort()
