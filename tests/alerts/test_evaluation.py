@@ -199,3 +199,27 @@ def test_batches_evaluated_together_still_respect_when_a_policy_was_made(tenant_
     assert stats.batches == 2 and stats.activities == 2
     [alert] = _alerts(tenant_a)
     assert "late@a.example" in alert.description
+
+
+def test_ingestion_enqueues_the_evaluation_task_which_evaluates(
+    tenant_a, app_a, django_capture_on_commit_callbacks, settings
+):
+    import json
+
+    import redis
+
+    from apps.alerts import tasks
+
+    queue = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    queue.delete("celery")
+    policy(tenant_a, name="Everything", filters={})
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest_events(tenant_a, app_a, [event(logdata.base_time())])
+    # One message per committed chunk on the real broker, carrying the tenant's id only.
+    messages = [json.loads(m) for m in queue.lrange("celery", 0, -1)]
+    sent = [m["headers"] for m in messages if m["headers"]["task"] == "alerts.evaluate"]
+    assert len(sent) == 1 and sent[0]["argsrepr"] == repr((str(tenant_a.id),))
+    queue.delete("celery")
+    answer = tasks.evaluate.apply(args=[str(tenant_a.id)]).get()  # as a worker runs it
+    assert answer["activities"] == 1 and answer["alerts_created"] == 1
+    assert [a.title for a in _alerts(tenant_a)] == ["Everything"]
