@@ -101,7 +101,7 @@ def policy_url(tenant_slug: str, item: Alert) -> str | None:
 
 def history(item: Alert) -> list[AuditEvent]:
     """The alert's triage changes, newest first, from the audit log (`alert.*` events are
-    found through the index on the action name, then by the alert's id)."""
+    found through the audit index on object type and id)."""
     return list(
         AuditEvent.objects.filter(
             action__startswith="alert.", object_type="alerts.alert", object_id=str(item.pk)

@@ -210,6 +210,10 @@ class AuditEvent(TenantOwnedModel):
         constraints = [
             models.UniqueConstraint(fields=["tenant_id", "seq"], name="audit_one_seq_per_tenant")
         ]
+        # "What happened to this object" (an alert's history) without reading the whole chain.
+        indexes = [
+            models.Index(fields=["tenant_id", "object_type", "object_id"], name="audit_object")
+        ]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action}"
