@@ -171,6 +171,8 @@ class PolicyForm(_ScopeFields):
             return json.loads(text)
         except ValueError as exc:
             raise forms.ValidationError(f"Not valid JSON: {exc}.") from exc
+        except RecursionError as exc:
+            raise forms.ValidationError("Not valid JSON: nested too deeply.") from exc
 
     def values(self) -> dict:
         """The cleaned fields in the services' shape."""

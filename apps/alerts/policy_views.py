@@ -100,6 +100,8 @@ class _PolicyFormPage(_PolicyPage):
             filters = json.loads(text) if text else {}
         except ValueError as exc:
             result["errors"] = [f"Not valid JSON: {exc}."]
+        except RecursionError:
+            result["errors"] = ["Not valid JSON: nested too deeply."]
         else:
             result["errors"] = services.check_filters(filters, using=self.tenant.db_alias)
             if not result["errors"]:

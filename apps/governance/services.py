@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 
 from apps.accounts.models import Account
 from apps.tenants import audit
@@ -36,6 +36,18 @@ class GovernanceRefused(ValueError):
     def __init__(self, message: str, field: str = "non_field_errors"):
         super().__init__(message)
         self.field = field
+
+
+def _usable_id(value: str) -> bool:
+    """A vendor id goes into a URL path: refuse what could change which resource it names."""
+    text = value.strip()
+    return (
+        0 < len(text) <= 300
+        and text not in (".", "..")
+        and "/" not in text
+        and "\\" not in text
+        and not any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+    )
 
 
 def _target_type(kind: str) -> str:
@@ -84,6 +96,15 @@ def request_action(
         raise GovernanceRefused("This action needs a file.", "file_id")
     if target_type == TargetType.OAUTH_APP and not client_id:
         raise GovernanceRefused("This action needs an OAuth app (its client id).", "client_id")
+    for name, value in (("file_id", file_id), ("client_id", client_id)):
+        if name == "file_id" and value.strip().lower().startswith(("https://", "http://")):
+            continue  # a sharing link (Microsoft 365 resolves it; it never becomes a path)
+        if value and not _usable_id(value):
+            raise GovernanceRefused(
+                f"{value[:40]!r} is not an id an app would give: no slashes, dot segments, "
+                "control characters or more than 300 characters.",
+                name,
+            )
     if target_type == TargetType.ACCOUNT:
         ref = account.external_id
         label = target_label or account.email or account.username or account.external_id
@@ -273,8 +294,28 @@ def retry_action(*, action: GovernanceAction, actor, request=None) -> Governance
                 f"{original.get_status_display().lower()}.",
                 "status",
             )
-        if original.retries.exclude(status__in=FINISHED_STATUSES).exists():
-            raise GovernanceRefused("A retry of this action is already under way.", "status")
+        # One live action per kind and target, whichever failed entry "retry" was pressed on
+        # (the failed action or a failed retry of it): serialised on the target, not the row.
+        target = (
+            f"governance.retry:{original.kind}:{original.app_instance_id}:{original.target_ref}"
+        )
+        connection = connections[tenant.db_alias]
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [target])
+        if (
+            GovernanceAction.objects.filter(
+                kind=original.kind,
+                app_instance_id=original.app_instance_id,
+                target_type=original.target_type,
+                target_ref=original.target_ref,
+            )
+            .exclude(status__in=FINISHED_STATUSES)
+            .exists()
+        ):
+            raise GovernanceRefused(
+                "The same action on the same target is already under way.", "status"
+            )
         retry = GovernanceAction.objects.create(
             kind=original.kind,
             source=Source.MANUAL,

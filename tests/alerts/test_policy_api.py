@@ -178,3 +178,36 @@ def test_an_unknown_kind_filter_is_refused(reader_api):
     response = reader_api.get("/api/v1/policies/?kind=-58800")
     assert response.status_code == 400
     assert "kind" in response.json()["error"]["details"]
+
+
+@pytest.mark.usefixtures("probe")
+def test_tuning_values_of_the_wrong_type_are_refused_not_crashed(tenant_a, admin_api):
+    detection = probe_row(tenant_a)
+    for tuning, field in (
+        ('{"threshold": 1e999}', "tuning.threshold"),  # JSON's infinity: int() overflows
+        ('{"sensitivity": []}', "tuning.sensitivity"),  # unhashable, not a choice
+        ('{"sensitivity": {"a": 1}}', "tuning.sensitivity"),
+    ):
+        response = admin_api.generic(
+            "PATCH",
+            detail(detection),
+            f'{{"tuning": {tuning}}}',
+            content_type="application/json",
+        )
+        assert response.status_code == 400, (tuning, response.content)
+        assert field in response.json()["error"]["details"], tuning
+
+
+def test_filters_nested_too_deeply_are_a_form_error(tenant_a, sam, client):
+    client.force_login(sam)
+    response = client.post(
+        f"/t/{tenant_a.slug}/policies/new/",
+        {"name": "Deep", "severity": 2, "category": "threat_detection", "filters": "[" * 3000},
+    )
+    assert response.status_code == 400
+    assert b"nested too deeply" in response.content
+    preview = client.post(
+        f"/t/{tenant_a.slug}/policies/new/",
+        {"name": "Deep", "filters": "[" * 3000, "preview": "1"},
+    )
+    assert preview.status_code == 400 and b"nested too deeply" in preview.content

@@ -176,10 +176,21 @@ def test_retry(sam_api, tenant_a, data):
     assert response.json()["retry_of"] == str(data["failed"].pk)
     assert response.json()["status"] == "pending"
     again = error_of(sam_api.post(f"{LIST}{data['failed'].pk}/retry/"), 409)
-    assert again["message"] == "A retry of this action is already under way."
+    assert again["message"] == "The same action on the same target is already under way."
     done = error_of(sam_api.post(f"{LIST}{data['done'].pk}/retry/"), 409)
     assert done["message"] == "Only a failed action can be retried; its status is succeeded."
     assert _count(tenant_a) == 3
+
+
+def test_a_retry_chain_runs_one_action_on_a_target_at_a_time(sam_api, tenant_a, data):
+    first = sam_api.post(f"{LIST}{data['failed'].pk}/retry/").json()
+    with tenant_context(tenant_a):  # the first retry failed too
+        GovernanceAction.objects.filter(pk=first["id"]).update(status="failed")
+    second = sam_api.post(f"{LIST}{data['failed'].pk}/retry/")
+    assert second.status_code == 201, second.content
+    # "Retry" on the failed first retry would run the same action on the same target again.
+    clash = error_of(sam_api.post(f"{LIST}{first['id']}/retry/"), 409)
+    assert clash["message"] == "The same action on the same target is already under way."
 
 
 def test_list_queries_do_not_grow_with_rows(

@@ -9,7 +9,7 @@ from apps.governance.models import GovernanceKind as K
 from apps.governance.models import GovernanceStatus as S
 from tests.fakes.google import FakeGoogle
 
-from .helpers import account, again, run
+from .helpers import account, again, execute, logged, reload, run
 
 pytestmark = pytest.mark.django_db
 
@@ -160,3 +160,35 @@ def test_google_rate_limit_answered_with_403_is_retried(tenant_a, google, ann):
     action = run(tenant_a, K.SUSPEND_USER, account=ann)
     assert action.status == S.RETRYING
     assert "rate limited" in action.error
+
+
+@pytest.mark.parametrize("client", ["..", ".", "a/../..", "x\u0000y"])
+def test_a_client_id_that_is_no_id_is_refused_on_request(tenant_a, google, ann, client):
+    """Percent-encoding keeps "..", and URL normalisation would turn
+    DELETE .../users/{id}/tokens/.. into DELETE .../users/{id}."""
+    from apps.governance import services
+    from apps.tenants.scoping import tenant_context
+
+    with tenant_context(tenant_a), pytest.raises(services.GovernanceRefused) as refused:
+        services.request_action(
+            kind=K.REVOKE_OAUTH_APP, source="manual", account=ann, client_id=client
+        )
+    assert refused.value.field == "client_id"
+
+
+def test_the_adapter_refuses_a_dot_segment_whoever_asks(tenant_a, google, google_app, ann):
+    """A recorded action with a dot-segment id (written past the service) fails, unsent."""
+    action = logged(
+        tenant_a,
+        google_app,
+        ann,
+        kind=K.REVOKE_OAUTH_APP,
+        target_type="oauth_app",
+        target_ref="..",
+        target_label="..",
+    )
+    execute(tenant_a, action)
+    action = reload(tenant_a, action)
+    assert action.status == S.FAILED and "not a valid id" in action.error
+    assert not [r for r in google.requests if r.method == "DELETE"]
+    assert len(google.users) == 1

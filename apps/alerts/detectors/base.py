@@ -95,7 +95,7 @@ class Option:
                 raise ValueError("must be a whole number")
             try:
                 number = int(value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):  # OverflowError: JSON's 1e999
                 raise ValueError("must be a whole number") from None
             if str(value).strip() != str(number) and not isinstance(value, int):
                 raise ValueError("must be a whole number")
@@ -105,7 +105,7 @@ class Option:
                 raise ValueError(f"must be at most {self.maximum}")
             return number
         if self.kind == "choice":
-            if value not in {key for key, _ in self.choices}:
+            if not isinstance(value, str) or value not in {key for key, _ in self.choices}:
                 raise ValueError("must be one of " + ", ".join(key for key, _ in self.choices))
             return value
         if self.kind == "bool":

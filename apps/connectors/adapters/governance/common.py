@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -22,6 +23,20 @@ REMOVE_EXTERNAL_SHARING = "remove_external_sharing"
 MAKE_PRIVATE = "make_private"
 QUARANTINE_FILE = "quarantine_file"
 REVOKE_OAUTH_APP = "revoke_oauth_app"
+
+
+def segment(value: Any, *, safe: str = "") -> str:
+    """`value` as one URL path segment, or TargetNotFound when it is no usable id.
+
+    Percent-encoding leaves "." and ".." as they are, and URL normalisation then climbs a
+    level: a client id of ".." would turn `DELETE .../users/{id}/tokens/..` into
+    `DELETE .../users/{id}`. No vendor id is empty, a dot segment, or holds control
+    characters, so those are refused before anything is sent.
+    """
+    text = str(value or "").strip()
+    if text in ("", ".", "..") or any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise errors.TargetNotFound(f"{text[:40]!r} is not a valid id for this app")
+    return quote(text, safe=safe)
 
 
 def vendor_name(adapter) -> str:

@@ -10,8 +10,6 @@ revoke an OAuth app's grant (that needs the app's own client secret): those are 
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 import httpx
 
 from ... import errors
@@ -45,7 +43,7 @@ def govern(adapter, target: ActionTarget) -> str:
     login = target.username
     if not login:
         raise errors.TargetNotFound("the account has no GitHub login")
-    path = f"{adapter.base_url}/users/{quote(login, safe='')}"
+    path = f"{adapter.base_url}/users/{c.segment(login)}"
     user = c.read(
         c.send(adapter, "GET", path, doing="read the user", missing=f"GitHub has no user {login}")
     )

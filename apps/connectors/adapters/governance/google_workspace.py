@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from urllib.parse import quote
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -131,7 +130,7 @@ class _Google:
         return c.read(c.send(self.adapter, method, url, headers=headers, refresh=refresh, **kwargs))
 
     def user_url(self, key: str) -> str:
-        return f"{self.api}/admin/directory/v1/users/{quote(key, safe='@')}"
+        return f"{self.api}/admin/directory/v1/users/{c.segment(key, safe='@')}"
 
 
 # --- Accounts -------------------------------------------------------------------------------
@@ -209,7 +208,7 @@ def revoke_oauth_app(google: _Google, target: ActionTarget) -> str:
 
 
 def _revoke_for(google: _Google, key: str, client: str) -> bool:
-    url = f"{google.user_url(key)}/tokens/{quote(client, safe='')}"
+    url = f"{google.user_url(key)}/tokens/{c.segment(client)}"
     return c.gone_ok(
         lambda: google.call("DELETE", url, doing="revoke the app's tokens", missing="")
     )
@@ -241,7 +240,7 @@ def _unshare(google: _Google, target: ActionTarget, *, external_only: bool) -> s
         raise errors.TargetNotFound("the action names no Google Drive file")
     owner = target.username if "@" in (target.username or "") else ""
     subject = owner or google.admin
-    base = f"{google.drive}/drive/v3/files/{quote(target.file_id, safe='')}/permissions"
+    base = f"{google.drive}/drive/v3/files/{c.segment(target.file_id)}/permissions"
     domains = {c.domain_of(google.admin), c.domain_of(owner)} - {""}
     domains |= {str(d).lower() for d in target.params.get("internal_domains") or []}
     permissions, token = [], None
@@ -283,7 +282,7 @@ def _unshare(google: _Google, target: ActionTarget, *, external_only: bool) -> s
         if external_only and not external:
             kept += 1
             continue
-        url = f"{base}/{quote(str(permission.get('id')), safe='')}"
+        url = f"{base}/{c.segment(permission.get('id'))}"
         if c.gone_ok(
             lambda url=url: google.call(
                 "DELETE",

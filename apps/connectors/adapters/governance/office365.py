@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import base64
 import re
-from urllib.parse import quote
 
 from ... import errors
 from ..base import ActionTarget
@@ -108,7 +107,7 @@ def _user(graph: _Graph, target: ActionTarget) -> tuple[str, dict]:
     if not target.account_id:
         raise errors.TargetNotFound("the account has no Microsoft 365 user id")
     who = target.username or target.account_id
-    path = f"/users/{quote(target.account_id, safe='')}"
+    path = f"/users/{c.segment(target.account_id)}"
     user = graph.call(
         "GET",
         path,
@@ -184,7 +183,7 @@ def _item(graph: _Graph, target: ActionTarget) -> tuple[str, dict]:
     if drive_id and target.file_id:
         item = graph.call(
             "GET",
-            f"/drives/{quote(drive_id, safe='')}/items/{quote(target.file_id, safe='')}",
+            f"/drives/{c.segment(drive_id)}/items/{c.segment(target.file_id)}",
             doing="read the file",
             missing=missing,
             params=select,
@@ -236,7 +235,7 @@ def _describe(permission: dict) -> str:
 def _unshare(graph: _Graph, target: ActionTarget, *, external_only: bool) -> tuple:
     """Delete the item's removable shares; (drive id, item, item path, words of it)."""
     drive_id, item = _item(graph, target)
-    base = f"/drives/{quote(drive_id, safe='')}/items/{quote(item['id'], safe='')}"
+    base = f"/drives/{c.segment(drive_id)}/items/{c.segment(item['id'])}"
     permissions = graph.pages(f"{base}/permissions", doing="list the file's sharing")
     domains = graph.domains() if external_only else set()
     removed, kept = [], 0
@@ -256,7 +255,7 @@ def _unshare(graph: _Graph, target: ActionTarget, *, external_only: bool) -> tup
         def delete(pid=pid):
             graph.call(
                 "DELETE",
-                f"{base}/permissions/{quote(pid, safe='')}",
+                f"{base}/permissions/{c.segment(pid)}",
                 doing="remove a share of the file",
                 missing="",
             )
@@ -285,7 +284,7 @@ def make_private(graph: _Graph, target: ActionTarget) -> str:
 
 def quarantine_file(graph: _Graph, target: ActionTarget) -> str:
     drive_id, item, base, words = _unshare(graph, target, external_only=False)
-    drive = f"/drives/{quote(drive_id, safe='')}"
+    drive = f"/drives/{c.segment(drive_id)}"
     folder = _quarantine_folder(graph, drive)
     if (item.get("parentReference") or {}).get("id") == folder:
         return f"{words}; it was already in the {QUARANTINE_FOLDER} folder of its drive"
@@ -359,7 +358,7 @@ def revoke_oauth_app(graph: _Graph, target: ActionTarget) -> str:
         def delete(gid=gid):
             graph.call(
                 "DELETE",
-                f"/oauth2PermissionGrants/{quote(gid, safe='')}",
+                f"/oauth2PermissionGrants/{c.segment(gid)}",
                 doing="delete a permission grant",
                 missing="",
             )

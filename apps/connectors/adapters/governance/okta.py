@@ -15,8 +15,6 @@ The API token needs an administrator allowed to manage users (and apps, for the 
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from ... import errors
 from ..base import ActionTarget
 from . import common as c
@@ -46,7 +44,7 @@ def _call(adapter, method: str, path: str, **kwargs) -> dict:
 def _user(adapter, target: ActionTarget) -> tuple[str, dict]:
     if not target.account_id:
         raise errors.TargetNotFound("the account has no Okta user id")
-    path = f"/api/v1/users/{quote(target.account_id, safe='')}"
+    path = f"/api/v1/users/{c.segment(target.account_id)}"
     who = target.username or target.account_id
     user = _call(adapter, "GET", path, doing="read the user", missing=f"Okta has no user {who}")
     login = (user.get("profile") or {}).get("login") or who
@@ -109,7 +107,7 @@ def revoke_oauth_app(adapter, target: ActionTarget) -> str:
     client = target.client_id.strip()
     if not client:
         raise errors.TargetNotFound("the action names no OAuth client id")
-    quoted = quote(client, safe="")
+    quoted = c.segment(client)
     if target.account_id:
         path, user = _user(adapter, target)
         for what in ("tokens", "grants"):
