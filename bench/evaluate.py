@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from ingest import Synth, bench_tenant  # noqa: E402  (bench/ is sys.path[0])
-from scratch import scratch_urls, setup_django  # noqa: E402
+from scratch import scratch_urls, setup_django, timed  # noqa: E402
 
 
 def _policies(groups: list[str]) -> list[dict]:
@@ -183,19 +183,6 @@ def main() -> None:
             print(f"dropped {name}")
 
 
-def _time(owner, attribute: str, phase: str, phases: dict) -> None:
-    original = getattr(owner, attribute)
-
-    def wrapper(*args, **kwargs):
-        started = time.perf_counter()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            phases[phase] += time.perf_counter() - started
-
-    setattr(owner, attribute, wrapper)
-
-
 def _run(args, url: str) -> None:
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
     setup_django(url)
@@ -248,13 +235,13 @@ def _run(args, url: str) -> None:
         batches = EvaluationBatch.objects.count()
 
     phases: dict[str, float] = defaultdict(float)
-    _time(evaluation.Engine, "_repeated", "repeated-activity windows", phases)
-    _time(raising, "raise_alerts", "raise/fold alerts", phases)
+    timed(evaluation.Engine, "_repeated", "repeated-activity windows", phases)
+    timed(raising, "raise_alerts", "raise/fold alerts", phases)
     for key, detector in all_detectors().items():
-        _time(detector, "detect", f"detection {key}", phases)
-    _time(evaluation, "_fetch_rows", "load batches + 50 filters (SQL)", phases)
-    _time(evaluation.StateStore, "load", "detection memories: load", phases)
-    _time(evaluation.StateStore, "save", "detection memories: save", phases)
+        timed(detector, "detect", f"detection {key}", phases)
+    timed(evaluation, "_fetch_rows", "load batches + 50 filters (SQL)", phases)
+    timed(evaluation.StateStore, "load", "detection memories: load", phases)
+    timed(evaluation.StateStore, "save", "detection memories: save", phases)
 
     cpu_before = os.times()
     started = time.perf_counter()

@@ -34,7 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from scratch import scratch_urls, setup_django  # noqa: E402  (bench/ is sys.path[0])
+from scratch import scratch_urls, setup_django, timed  # noqa: E402  (bench/ is sys.path[0])
 
 
 def _rss_mb() -> float:
@@ -232,26 +232,14 @@ def _time_phases(ingestion) -> dict[str, float]:
         "last seen": 0.0,
     }
 
-    def timed(owner, attribute: str, phase: str) -> None:
-        original = getattr(owner, attribute)
-
-        def wrapper(*args, **kwargs):
-            started = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                phases[phase] += time.perf_counter() - started
-
-        setattr(owner, attribute, wrapper)
-
     from apps.accounts.resolve import ActorResolver
     from apps.activities import ingest_writers
 
-    timed(ingestion._Ingestion, "prepare", "validate+enrich")
-    timed(ActorResolver, "resolve", "actors")
-    timed(ingest_writers.PostgresWriter, "write", "COPY+INSERT")
-    timed(ingestion._Ingestion, "_commit", "chunk commit (all)")
-    timed(ingestion._Ingestion, "flush_last_seen", "last seen")
+    timed(ingestion._Ingestion, "prepare", "validate+enrich", phases)
+    timed(ActorResolver, "resolve", "actors", phases)
+    timed(ingest_writers.PostgresWriter, "write", "COPY+INSERT", phases)
+    timed(ingestion._Ingestion, "_commit", "chunk commit (all)", phases)
+    timed(ingestion._Ingestion, "flush_last_seen", "last seen", phases)
     return phases
 
 

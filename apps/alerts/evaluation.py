@@ -27,7 +27,7 @@ import json
 import logging
 import time
 from collections import defaultdict, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import compress
 from operator import itemgetter
@@ -89,7 +89,6 @@ class Stats:
     governance: int = 0
     busy: bool = False  # another evaluator holds the tenant's lock
     more: bool = False  # stopped on the time budget with batches left
-    by_policy: dict = field(default_factory=lambda: defaultdict(int))
 
 
 def record_batch(*, tenant_id, app_instance_id, written: list[tuple]) -> None:
@@ -265,11 +264,15 @@ class Engine:
             if errors:
                 log.warning("detection %s: bad tuning %s; defaults used", policy.detector, errors)
                 options = detector.defaults()
-            ctx = Context(
-                tenant=self.tenant, detector=detector.key, options=options, now=now, states={}
-            )
             store = StateStore(self.tenant.id, detector.key)
-            ctx._loader = store.load
+            ctx = Context(
+                tenant=self.tenant,
+                detector=detector.key,
+                options=options,
+                now=now,
+                states={},
+                loader=store.load,
+            )
             findings = list(detector().detect(in_scope, ctx))
             store.save(ctx)
             self._raise(policy, findings, AlertType.ANOMALY, stats, now)
@@ -279,7 +282,6 @@ class Engine:
         if not findings:
             return
         stats.findings += len(findings)
-        stats.by_policy[policy.name] += len(findings)
         raised = raising.raise_alerts(
             policy=policy, findings=findings, alert_type=alert_type, now=now, ledger=self.ledger
         )

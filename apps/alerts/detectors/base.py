@@ -13,7 +13,7 @@ data can lag hours), and must keep its memory small (bounded lists, a few keys p
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -129,14 +129,23 @@ class Option:
 class Context:
     """What a detection may use while it looks at one batch."""
 
-    def __init__(self, *, tenant, detector: str, options: dict, now: datetime, states: dict):
+    def __init__(
+        self,
+        *,
+        tenant,
+        detector: str,
+        options: dict,
+        now: datetime,
+        states: dict,
+        loader: Callable[[str, list[str]], dict[str, dict]] | None = None,
+    ):
         self.tenant = tenant
         self.detector = detector
         self.options = options  # the tenant's tuning merged over the defaults
         self.now = now
         self._states = states  # subject -> data (loaded by `prefetch`)
         self.dirty: set[str] = set()
-        self._loader = None
+        self._loader = loader  # (detector, subjects) -> their stored memories
 
     def prefetch(self, subjects: Iterable[str]) -> None:
         """Load the memory of many subjects in one query (call before `state`)."""

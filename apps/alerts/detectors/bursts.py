@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import ClassVar
 
 from .base import Context, Detector, Finding, Option, Row
-from .common import Burst, duration, group, line, seconds, subject_of, who
+from .common import Burst, duration, group, line, seconds, who
 
 MAX_LINKED = 200  # activities linked to one finding; the count says how many there were
 
@@ -56,7 +56,7 @@ class BurstDetector(Detector):
 
     def detect(self, rows: list[Row], ctx: Context) -> Iterable[Finding]:
         limit, span = ctx.options["limit"], ctx.options["minutes"] * 60
-        key = (lambda row: f"{subject_of(row)}@{row.app_instance_id}") if self.per_app else None
+        key = (lambda row: f"{row.subject}@{row.app_instance_id}") if self.per_app else None
         groups = group(rows, self.matches, key)
         ctx.prefetch(groups)
         findings: list[Finding] = []

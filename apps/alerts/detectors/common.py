@@ -20,11 +20,6 @@ RISKY_CATEGORY = int(IpCategory.RISKY)
 CLOUD_CATEGORY = int(IpCategory.CLOUD_PROVIDER)
 
 
-def subject_of(row: Row) -> str:
-    """`row.subject` (computed once when the row is built)."""
-    return row.subject
-
-
 def group(
     rows: Iterable[Row],
     keep: Callable[[Row], bool],
@@ -34,7 +29,7 @@ def group(
     groups: dict[str, list[Row]] = {}
     for row in rows:
         if keep(row):
-            subject = subject_of(row) if key is None else key(row)
+            subject = row.subject if key is None else key(row)
             if subject in groups:
                 groups[subject].append(row)
             else:
