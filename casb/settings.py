@@ -328,6 +328,24 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_FILESYSTEM_DIR = VAR_DIR / "celery-broker"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
+# --- Cloud Discovery -----------------------------------------------------------------------
+# Uploaded logs wait here, encrypted with the tenant's key, until a worker has parsed them (then
+# they are deleted). Web and worker processes must share it.
+DISCOVERY_SPOOL_DIR = Path(env.str("DISCOVERY_SPOOL_DIR", default=str(VAR_DIR / "discovery-spool")))
+# Largest upload accepted (all files together, as sent) and largest uncompressed volume one upload
+# may expand to (a guard against compression bombs), in bytes.
+DISCOVERY_MAX_UPLOAD_BYTES = env.int("DISCOVERY_MAX_UPLOAD_BYTES", default=5 * 1024**3)
+DISCOVERY_MAX_UNCOMPRESSED_BYTES = env.int(
+    "DISCOVERY_MAX_UNCOMPRESSED_BYTES", default=20 * 1024**3
+)
+# Log lines older than this many days are skipped (discovery keeps 90 days of data).
+DISCOVERY_MAX_AGE_DAYS = env.int("DISCOVERY_MAX_AGE_DAYS", default=90)
+# Log collector: the address its syslog listeners bind to, and how many lines or seconds it
+# gathers before handing a batch to the pipeline as one upload.
+DISCOVERY_COLLECTOR_BIND = env.str("DISCOVERY_COLLECTOR_BIND", default="0.0.0.0")
+DISCOVERY_COLLECTOR_BATCH_LINES = env.int("DISCOVERY_COLLECTOR_BATCH_LINES", default=50_000)
+DISCOVERY_COLLECTOR_BATCH_SECONDS = env.int("DISCOVERY_COLLECTOR_BATCH_SECONDS", default=60)
+
 # --- Connected apps (outbound HTTPS to SaaS vendors) ---------------------------------------
 # Host names a connector may reach although they resolve to loopback/private/link-local
 # addresses (e.g. a vendor reached through an internal gateway). Default: none.

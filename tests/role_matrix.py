@@ -109,7 +109,6 @@ EXPECTED: dict[str, dict[str, tuple]] = {
         f"connectors:{name}": {"GET": NO_POST, "POST": (LOGIN, 403, 302, 302, _STRANGER)}
         for name in ("poll", "pause", "resume", "delete")
     },
-    "discovery:dashboard": {"GET": MEMBERS_READ, "POST": NO_POST},
     "dlp:files": {"GET": MEMBERS_READ, "POST": NO_POST},
     # --- API: /api/v1/ ---------------------------------------------------------------------
     # Schema: any valid token (or session); docs: people only, so token callers are sent to
@@ -470,11 +469,21 @@ def token_key(user, tenant: Tenant, role: str, name: str = "matrix") -> str:
 # reads EXPECTED). Imported last: they use the shorthands and `builds` defined above.
 from tests import (  # noqa: E402
     role_matrix_alerts,
+    role_matrix_discovery_ingest,
+    role_matrix_discovery_manage,
+    role_matrix_discovery_reports,
     role_matrix_governance,
     role_matrix_policies,
 )
 
-for _module in (role_matrix_alerts, role_matrix_governance, role_matrix_policies):
+for _module in (
+    role_matrix_alerts,
+    role_matrix_governance,
+    role_matrix_policies,
+    role_matrix_discovery_reports,
+    role_matrix_discovery_ingest,
+    role_matrix_discovery_manage,
+):
     _clash = set(_module.ROWS) & set(EXPECTED)
     assert not _clash, f"role matrix rows defined twice: {sorted(_clash)}"
     EXPECTED.update(_module.ROWS)

@@ -1,19 +1,16 @@
-"""Console URLs of the discovery app (mounted under /t/<tenant_slug>/)."""
+"""Console URLs of Cloud Discovery (mounted under /t/<tenant_slug>/discovery/).
 
-from django.urls import path
+Three groups, each in a module of its own, all in the `discovery` namespace: the reports
+(`urls_reports`), getting logs in (`urls_ingest`: snapshot reports, data sources, custom parsers,
+uploads) and managing what was found (`urls_manage`: tags, block scripts, score metric, custom
+apps, anonymisation).
+"""
 
-from apps.tenants.views.console import section
+from django.urls import include, path
 
 app_name = "discovery"
 urlpatterns = [
-    path(
-        "",
-        section(
-            "discovery",
-            "Cloud Discovery",
-            "No discovery data",
-            "Upload firewall or proxy logs to see the cloud apps in use.",
-        ),
-        name="dashboard",
-    ),
+    path("", include("apps.discovery.urls_reports")),
+    path("", include("apps.discovery.urls_ingest")),
+    path("", include("apps.discovery.urls_manage")),
 ]

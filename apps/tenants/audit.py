@@ -86,7 +86,8 @@ def _storable(value: Any) -> Any:
     return value
 
 
-def _actor_fields(actor) -> tuple[int | None, str]:
+def actor_fields(actor) -> tuple[int | None, str]:
+    """(user id, label) of an actor: a user, an API token (for its creator), a label or None."""
     if actor is None:
         return None, "system"
     if isinstance(actor, str):
@@ -117,12 +118,12 @@ def record(
     ip: str | None = None,
 ) -> AuditEvent:
     """Append one event to `tenant`'s chain. `actor` is a user, an ApiToken, a label or None."""
-    actor_id, actor_label = _actor_fields(actor)
+    actor_id, actor_label = actor_fields(actor)
     if request is not None and ip is None:
         ip = client_ip(request)
         user = getattr(request, "user", None)
         if actor is None and user is not None and user.is_authenticated:
-            actor_id, actor_label = _actor_fields(user)
+            actor_id, actor_label = actor_fields(user)
     object_type = object_id = ""
     if target is not None:
         object_type = target._meta.label_lower

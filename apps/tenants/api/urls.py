@@ -14,6 +14,7 @@ from apps.activities.api_ipranges import IpRangeViewSet
 from apps.alerts.api import AlertViewSet
 from apps.alerts.policy_api import PolicyViewSet
 from apps.connectors.api import AppInstanceViewSet
+from apps.discovery import api as discovery_api
 from apps.governance.api import GovernanceViewSet
 
 from . import schema  # noqa: F401  (registers the token scheme with drf-spectacular)
@@ -34,6 +35,9 @@ router.register("governance", GovernanceViewSet, basename="api-governance")
 # alerts/<uuid:id>/ only takes UUIDs: alerts/bulk/ and alerts/export/ never reach the detail.
 router.register("alerts", AlertViewSet, basename="api-alerts")
 router.register("policies", PolicyViewSet, basename="api-policies")
+# Cloud Discovery: every route under discovery/ (apps/discovery/api/).
+for _prefix, _viewset, _basename in discovery_api.ROUTES:
+    router.register(f"discovery/{_prefix}", _viewset, basename=_basename)
 
 urlpatterns = [
     path("schema/", SchemaView.as_view(), name="api-schema"),
@@ -44,5 +48,6 @@ urlpatterns = [
         IngestViewSet.as_view({"post": "create"}),
         name="api-activities-ingest",
     ),
+    *discovery_api.PATHS,
     *router.urls,
 ]

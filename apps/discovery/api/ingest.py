@@ -1,0 +1,4 @@
+"""Discovery API: ingest."""
+
+ROUTES: list = []
+PATHS: list = []

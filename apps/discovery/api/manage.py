@@ -1,0 +1,4 @@
+"""Discovery API: manage."""
+
+ROUTES: list = []
+PATHS: list = []

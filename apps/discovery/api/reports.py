@@ -1,0 +1,4 @@
+"""Discovery API: reports."""
+
+ROUTES: list = []
+PATHS: list = []

@@ -1,0 +1,3 @@
+"""Console URLs of discovery (ingest; namespace `discovery`)."""
+
+urlpatterns: list = []

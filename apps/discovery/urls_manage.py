@@ -1,0 +1,3 @@
+"""Console URLs of discovery (manage; namespace `discovery`)."""
+
+urlpatterns: list = []

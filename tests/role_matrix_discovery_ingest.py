@@ -1,0 +1,5 @@
+"""Role-matrix rows of discovery ingest pages and API (merged by tests/role_matrix.py)."""
+
+from __future__ import annotations
+
+ROWS: dict[str, dict[str, tuple]] = {}
