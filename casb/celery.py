@@ -101,6 +101,12 @@ BEAT_SCHEDULE = {
         "schedule": crontab(),  # every minute
         "options": {"expires": 50},
     },
+    # Discovery uploads whose message was lost or whose worker died are sent again.
+    "discovery.resume-stalled": {
+        "task": "discovery.resume_stalled",
+        "schedule": crontab(),  # every minute
+        "options": {"expires": 50},
+    },
 }
 
 configure(app)

@@ -340,9 +340,10 @@ DISCOVERY_MAX_UNCOMPRESSED_BYTES = env.int(
 )
 # Log lines older than this many days are skipped (discovery keeps 90 days of data).
 DISCOVERY_MAX_AGE_DAYS = env.int("DISCOVERY_MAX_AGE_DAYS", default=90)
-# Log collector: the address its syslog listeners bind to, and how many lines or seconds it
-# gathers before handing a batch to the pipeline as one upload.
-DISCOVERY_COLLECTOR_BIND = env.str("DISCOVERY_COLLECTOR_BIND", default="0.0.0.0")
+# Log collector: the address its syslog listeners bind to (loopback unless told: set the
+# interface your firewalls and proxies reach), and how many lines or seconds it gathers before
+# handing a batch to the pipeline as one upload.
+DISCOVERY_COLLECTOR_BIND = env.str("DISCOVERY_COLLECTOR_BIND", default="127.0.0.1")
 DISCOVERY_COLLECTOR_BATCH_LINES = env.int("DISCOVERY_COLLECTOR_BATCH_LINES", default=50_000)
 DISCOVERY_COLLECTOR_BATCH_SECONDS = env.int("DISCOVERY_COLLECTOR_BATCH_SECONDS", default=60)
 

@@ -190,11 +190,16 @@ class Upload(TenantOwnedModel):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the task message was last sent, and when the worker parsing it last showed life:
+    # the beat sweep sends again an upload whose message was lost or whose worker died.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_by_id = models.IntegerField(null=True, blank=True)
     created_by_label = models.CharField(max_length=254, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "dispatched_at"], name="discovery_upload_due")]
 
     def __str__(self) -> str:
         return f"upload {self.pk} ({self.status})"

@@ -15,8 +15,11 @@ Refusals (the upload fails with the reason, nothing is applied):
 Lines that cannot be read are skipped, counted per reason, and the first `SAMPLES` are kept
 with their file and line number (not their content).
 
-A duplicate delivery of the task is harmless: the final transaction locks the upload row and
-applies nothing unless the upload is still unfinished.
+A duplicate delivery of the task is harmless: a run claims the upload first (queued, or parsing
+with a heartbeat older than `STALE_AFTER`, i.e. its worker died), keeps the claim alive with a
+heartbeat while it parses, and the final transaction locks the upload row and applies nothing
+unless the upload is still unfinished. `resume_stalled` (beat) sends again the uploads whose
+message was lost or whose worker died.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.tenants.scoping import current_tenant
@@ -59,6 +63,8 @@ SAMPLES = 20  # skipped lines kept (file, line number, reason)
 FOLD_AT = 250_000  # distinct fine keys before folding into the report aggregates
 PROGRESS_EVERY = 1 << 16  # lines between progress writes
 DAY = 86400
+STALE_AFTER = timedelta(minutes=5)  # no heartbeat for this long: the worker is gone
+REDISPATCH_AFTER = timedelta(minutes=10)  # queued this long since its message: send again
 
 
 class Refused(Exception):
@@ -106,27 +112,31 @@ class Aggregates:
 
     def fold(self) -> None:
         """Move the fine (day, host, source, user) totals into the three report shapes."""
-        match = self.matcher.match
+        cache, match = self.matcher.cache, self.matcher.match
+        names, name_of = self._user_names, self._user
         apps, users, ips = self.apps, self.users, self.ips
         for (day, host, src, user), (tx, up, down, blocked) in self.fine.items():
-            app, domain = match(host)
-            row = apps.get((day, app, domain))
+            found = cache.get(host) or match(host)
+            app = found[0]
+            key = (day, app, found[1])
+            row = apps.get(key)
             if row is None:
-                apps[(day, app, domain)] = [tx, up, down, int(blocked)]
+                apps[key] = [tx, up, down, int(blocked)]
             else:
                 row[0] += tx
                 row[1] += up
                 row[2] += down
                 row[3] += blocked
-            row = ips.get((day, app, src))
+            key = (day, app, src)
+            row = ips.get(key)
             if row is None:
-                ips[(day, app, src)] = [tx, up, down]
+                ips[key] = [tx, up, down]
             else:
                 row[0] += tx
                 row[1] += up
                 row[2] += down
             if user:
-                key = (day, app, self._user(user))
+                key = (day, app, names.get(user) or name_of(user))
                 row = users.get(key)
                 if row is None:
                     users[key] = [tx, up, down]
@@ -226,7 +236,7 @@ class Run:
                 continue
             if record is None:
                 continue
-            ts = record[0]
+            ts, src, user, host, dst_ip, up, down, blocked = record
             if ts < min_ts or ts > max_ts:
                 reason = (
                     f"older than {settings.DISCOVERY_MAX_AGE_DAYS} days"
@@ -237,18 +247,18 @@ class Run:
                 skipped_here += 1
                 continue
             parsed_here += 1
-            key = (ts // DAY, record[3] or record[4], record[1], record[2])
+            key = (ts // DAY, host or dst_ip, src, user)
             row = fine.get(key)
             if row is None:
-                fine[key] = [1, record[5], record[6], record[7]]
+                fine[key] = [1, up, down, blocked]
                 if len(fine) >= FOLD_AT:
                     self.aggregates.fold()
                     fine = self.aggregates.fine
             else:
                 row[0] += 1
-                row[1] += record[5]
-                row[2] += record[6]
-                row[3] += record[7]
+                row[1] += up
+                row[2] += down
+                row[3] += blocked
             if not number & (PROGRESS_EVERY - 1) and self.progress is not None:
                 self.progress(tally.lines + number, tally.parsed + parsed_here)
         tally.lines += number
@@ -377,9 +387,18 @@ def process(upload_id) -> str:
     upload = upload.first()
     if upload is None or upload.finished:
         return upload.status if upload else "missing"
-    Upload.objects.filter(pk=upload.pk).update(
-        status=UploadStatus.PARSING, started_at=timezone.now()
+    now = timezone.now()
+    claimed = (
+        Upload.objects.filter(pk=upload.pk)
+        .filter(
+            Q(status=UploadStatus.QUEUED)
+            | Q(status=UploadStatus.PARSING, heartbeat_at__lt=now - STALE_AFTER)
+            | Q(status=UploadStatus.PARSING, heartbeat_at__isnull=True)
+        )
+        .update(status=UploadStatus.PARSING, started_at=now, heartbeat_at=now)
     )
+    if not claimed:  # another worker is parsing it right now
+        return "busy"
     report = upload.report
     run = Run(
         parser_factory=lambda: make_parser(report.log_format, report.custom_parser),
@@ -443,6 +462,7 @@ def _parse_files(upload: Upload, run: Run) -> tuple[Aggregates, int]:
         state["last"] = now
         reader = state["reader"]
         Upload.objects.filter(pk=upload.pk).update(
+            heartbeat_at=timezone.now(),
             bytes_done=done_before + (reader.tell() if reader else 0),
             lines_done=lines,
             lines_parsed=parsed,
@@ -488,3 +508,35 @@ def _fail(upload: Upload, reason: str, tally: Tally | None = None) -> str:
 def _drop_spool(upload: Upload) -> None:
     for item in upload.files:
         spool.delete(upload.tenant_id, item["spool"])
+
+
+def resume_stalled(now: datetime | None = None) -> int:
+    """Beat, every geo database: send again each upload still queued long after its message
+    was sent (the message was lost) or parsing with no heartbeat (the worker died). A
+    conditional update marks it first, so two sweeps never both send it."""
+    from apps.tenants.routing import geo_aliases
+
+    from .tasks import process_upload
+
+    now = now or timezone.now()
+    sent = 0
+    for alias in sorted(geo_aliases() | {"default"}):
+        rows = Upload.unscoped_objects.using(alias)
+        due = rows.filter(
+            Q(status=UploadStatus.QUEUED, dispatched_at__lt=now - REDISPATCH_AFTER)
+            | Q(status=UploadStatus.QUEUED, dispatched_at__isnull=True)
+            | Q(status=UploadStatus.PARSING, heartbeat_at__lt=now - STALE_AFTER)
+        ).filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - STALE_AFTER))
+        for pk, tenant_id, dispatched_at in due.values_list("pk", "tenant_id", "dispatched_at")[
+            :200
+        ]:
+            same = rows.filter(pk=pk)
+            same = (
+                same.filter(dispatched_at__isnull=True)
+                if dispatched_at is None
+                else same.filter(dispatched_at=dispatched_at)
+            )
+            if same.update(dispatched_at=now):
+                process_upload.delay(str(tenant_id), str(pk))
+                sent += 1
+    return sent

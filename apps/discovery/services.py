@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils import timezone
 
 from apps.tenants import audit
 from apps.tenants.scoping import current_tenant
@@ -111,6 +112,7 @@ def _start(report: Report, spooled: list[dict], *, source: str, actor) -> Upload
         files=spooled,
         anonymize=report.anonymize,
         bytes_total=sum(item["size"] for item in spooled),
+        dispatched_at=timezone.now(),
         **_actor_fields(actor),
     )
     enqueue_on_commit(process_upload, str(current_tenant().id), str(upload.pk))

@@ -6,6 +6,8 @@ import gzip
 import io
 import zipfile
 
+import pytest
+
 from apps.discovery import pipeline
 from apps.discovery.models import AppDay, AppIpDay, AppUserDay, UploadStatus
 from apps.tenants.scoping import tenant_context
@@ -96,3 +98,37 @@ def test_anonymised_upload_stores_pseudonyms_only(tenant_a):
         (user,) = AppUserDay.objects.filter(report=upload.report).values_list("user", flat=True)
     assert user.startswith("anon-")
     assert "carol" not in user
+
+
+@pytest.mark.django_db(databases=["default", "geo_us"])
+def test_a_claimed_upload_is_not_parsed_twice_and_the_sweep_resends_stalled_ones(
+    tenant_a, django_capture_on_commit_callbacks
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from apps.discovery import services
+    from apps.discovery.models import Upload
+
+    with tenant_context(tenant_a):
+        with django_capture_on_commit_callbacks():  # the task message goes to the test broker
+            upload = services.create_snapshot(
+                name="s",
+                log_format="squid_native",
+                files=[services.IncomingFile("a.log", [(squid_line() + "\n").encode()])],
+                actor="test",
+            )
+        # Another worker holds it (fresh heartbeat): this delivery does nothing.
+        Upload.objects.filter(pk=upload.pk).update(
+            status=UploadStatus.PARSING, heartbeat_at=timezone.now()
+        )
+        assert pipeline.process(upload.pk) == "busy"
+        # That worker died: no heartbeat for 6 minutes. The sweep sends it again, once.
+        old = timezone.now() - dt.timedelta(minutes=6)
+        Upload.objects.filter(pk=upload.pk).update(heartbeat_at=old, dispatched_at=old)
+    assert pipeline.resume_stalled() == 1
+    assert pipeline.resume_stalled() == 0
+    with tenant_context(tenant_a):
+        assert pipeline.process(upload.pk) == UploadStatus.DONE
+        assert AppDay.objects.get(report=upload.report).transactions == 1

@@ -6,260 +6,505 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AnonymizationKey',
+            name="AnonymizationKey",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('tenant_id', models.UUIDField(db_index=True, editable=False)),
-                ('sealed_key', models.BinaryField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("tenant_id", models.UUIDField(db_index=True, editable=False)),
+                ("sealed_key", models.BinaryField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('tenant_id',), name='discovery_one_anon_key')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("tenant_id",), name="discovery_one_anon_key")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='AppOverride',
+            name="AppOverride",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('tenant_id', models.UUIDField(db_index=True, editable=False)),
-                ('app', models.CharField(max_length=64)),
-                ('score', models.DecimalField(blank=True, decimal_places=1, max_digits=3, null=True)),
-                ('note', models.TextField(blank=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("tenant_id", models.UUIDField(db_index=True, editable=False)),
+                ("app", models.CharField(max_length=64)),
+                (
+                    "score",
+                    models.DecimalField(blank=True, decimal_places=1, max_digits=3, null=True),
+                ),
+                ("note", models.TextField(blank=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('tenant_id', 'app'), name='discovery_override_app')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("tenant_id", "app"), name="discovery_override_app"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='AppTag',
+            name="AppTag",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('tenant_id', models.UUIDField(db_index=True, editable=False)),
-                ('name', models.CharField(max_length=60)),
-                ('kind', models.CharField(choices=[('sanctioned', 'Sanctioned'), ('unsanctioned', 'Unsanctioned'), ('monitored', 'Monitored'), ('custom', 'Custom')], default='custom', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("tenant_id", models.UUIDField(db_index=True, editable=False)),
+                ("name", models.CharField(max_length=60)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("sanctioned", "Sanctioned"),
+                            ("unsanctioned", "Unsanctioned"),
+                            ("monitored", "Monitored"),
+                            ("custom", "Custom"),
+                        ],
+                        default="custom",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.UniqueConstraint(fields=('tenant_id', 'name'), name='discovery_tag_name')],
+                "ordering": ["name"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("tenant_id", "name"), name="discovery_tag_name")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CustomApp',
+            name="CustomApp",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('tenant_id', models.UUIDField(db_index=True, editable=False)),
-                ('name', models.CharField(max_length=100)),
-                ('category', models.CharField(default='unclassified', max_length=40)),
-                ('domains', models.JSONField(default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("tenant_id", models.UUIDField(db_index=True, editable=False)),
+                ("name", models.CharField(max_length=100)),
+                ("category", models.CharField(default="unclassified", max_length=40)),
+                ("domains", models.JSONField(default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.UniqueConstraint(fields=('tenant_id', 'name'), name='discovery_custom_app_name')],
+                "ordering": ["name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("tenant_id", "name"), name="discovery_custom_app_name"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CustomParser',
+            name="CustomParser",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('tenant_id', models.UUIDField(db_index=True, editable=False)),
-                ('name', models.CharField(max_length=100)),
-                ('delimiter', models.CharField(default=',', max_length=4)),
-                ('has_header', models.BooleanField(default=True)),
-                ('timestamp_column', models.CharField(max_length=100)),
-                ('timestamp_format', models.CharField(max_length=100)),
-                ('src_ip_column', models.CharField(max_length=100)),
-                ('user_column', models.CharField(blank=True, max_length=100)),
-                ('host_column', models.CharField(blank=True, help_text='Destination host name or URL.', max_length=100)),
-                ('dst_ip_column', models.CharField(blank=True, max_length=100)),
-                ('bytes_up_column', models.CharField(blank=True, max_length=100)),
-                ('bytes_down_column', models.CharField(blank=True, max_length=100)),
-                ('bytes_total_column', models.CharField(blank=True, max_length=100)),
-                ('action_column', models.CharField(blank=True, max_length=100)),
-                ('blocked_term', models.CharField(blank=True, help_text="The action column's value for a blocked request.", max_length=100)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("tenant_id", models.UUIDField(db_index=True, editable=False)),
+                ("name", models.CharField(max_length=100)),
+                ("delimiter", models.CharField(default=",", max_length=4)),
+                ("has_header", models.BooleanField(default=True)),
+                ("timestamp_column", models.CharField(max_length=100)),
+                ("timestamp_format", models.CharField(max_length=100)),
+                ("src_ip_column", models.CharField(max_length=100)),
+                ("user_column", models.CharField(blank=True, max_length=100)),
+                (
+                    "host_column",
+                    models.CharField(
+                        blank=True, help_text="Destination host name or URL.", max_length=100
+                    ),
+                ),
+                ("dst_ip_column", models.CharField(blank=True, max_length=100)),
+                ("bytes_up_column", models.CharField(blank=True, max_length=100)),
+                ("bytes_down_column", models.CharField(blank=True, max_length=100)),
+                ("bytes_total_column", models.CharField(blank=True, max_length=100)),
+                ("action_column", models.CharField(blank=True, max_length=100)),
+                (
+                    "blocked_term",
+                    models.CharField(
+                        blank=True,
+                        help_text="The action column's value for a blocked request.",
+                        max_length=100,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.UniqueConstraint(fields=('tenant_id', 'name'), name='discovery_parser_name')],
+                "ordering": ["name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("tenant_id", "name"), name="discovery_parser_name"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='DataSource',
+            name="DataSource",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('tenant_id', models.UUIDField(db_index=True, editable=False)),
-                ('name', models.CharField(max_length=100)),
-                ('log_format', models.CharField(help_text='A parser key (see parsers.FORMATS).', max_length=40)),
-                ('receiver', models.CharField(choices=[('api', 'API uploads'), ('syslog_udp', 'Syslog over UDP (log collector)'), ('syslog_tcp', 'Syslog over TCP (log collector)')], default='api', max_length=16)),
-                ('port', models.PositiveIntegerField(blank=True, help_text='Syslog port of the log collector for this source.', null=True)),
-                ('anonymize', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_data_at', models.DateTimeField(blank=True, null=True)),
-                ('custom_parser', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='sources', to='discovery.customparser')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("tenant_id", models.UUIDField(db_index=True, editable=False)),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "log_format",
+                    models.CharField(
+                        help_text="A parser key (see parsers.FORMATS).", max_length=40
+                    ),
+                ),
+                (
+                    "receiver",
+                    models.CharField(
+                        choices=[
+                            ("api", "API uploads"),
+                            ("syslog_udp", "Syslog over UDP (log collector)"),
+                            ("syslog_tcp", "Syslog over TCP (log collector)"),
+                        ],
+                        default="api",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "port",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Syslog port of the log collector for this source.",
+                        null=True,
+                    ),
+                ),
+                ("anonymize", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_data_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "custom_parser",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sources",
+                        to="discovery.customparser",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='DiscoverySettings',
+            name="DiscoverySettings",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('tenant_id', models.UUIDField(db_index=True, editable=False)),
-                ('anonymize_by_default', models.BooleanField(default=False, help_text='Anonymise usernames in new snapshot reports and data sources.')),
-                ('na_negative', models.BooleanField(default=False, help_text='Count attributes whose value is not available as a negative (0) instead of leaving them out of the score.')),
-                ('group_weights', models.JSONField(blank=True, default=dict)),
-                ('attribute_weights', models.JSONField(blank=True, default=dict)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("tenant_id", models.UUIDField(db_index=True, editable=False)),
+                (
+                    "anonymize_by_default",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Anonymise usernames in new snapshot reports and data sources.",
+                    ),
+                ),
+                (
+                    "na_negative",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Count attributes whose value is not available as a negative (0) instead of leaving them out of the score.",
+                    ),
+                ),
+                ("group_weights", models.JSONField(blank=True, default=dict)),
+                ("attribute_weights", models.JSONField(blank=True, default=dict)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('tenant_id',), name='discovery_one_settings_per_tenant')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("tenant_id",), name="discovery_one_settings_per_tenant"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Report',
+            name="Report",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('tenant_id', models.UUIDField(db_index=True, editable=False)),
-                ('name', models.CharField(max_length=100)),
-                ('description', models.TextField(blank=True)),
-                ('kind', models.CharField(choices=[('snapshot', 'Snapshot report'), ('continuous', 'Continuous report')], max_length=16)),
-                ('log_format', models.CharField(max_length=40)),
-                ('anonymize', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by_id', models.IntegerField(blank=True, null=True)),
-                ('created_by_label', models.CharField(blank=True, max_length=254)),
-                ('last_data_at', models.DateTimeField(blank=True, null=True)),
-                ('custom_parser', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reports', to='discovery.customparser')),
-                ('data_source', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='report', to='discovery.datasource')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("tenant_id", models.UUIDField(db_index=True, editable=False)),
+                ("name", models.CharField(max_length=100)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("snapshot", "Snapshot report"),
+                            ("continuous", "Continuous report"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("log_format", models.CharField(max_length=40)),
+                ("anonymize", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("created_by_id", models.IntegerField(blank=True, null=True)),
+                ("created_by_label", models.CharField(blank=True, max_length=254)),
+                ("last_data_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "custom_parser",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reports",
+                        to="discovery.customparser",
+                    ),
+                ),
+                (
+                    "data_source",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="report",
+                        to="discovery.datasource",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='AppUserDay',
+            name="AppUserDay",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('tenant_id', models.UUIDField(db_index=True, editable=False)),
-                ('day', models.DateField()),
-                ('app', models.CharField(max_length=64)),
-                ('transactions', models.BigIntegerField(default=0)),
-                ('bytes_up', models.BigIntegerField(default=0)),
-                ('bytes_down', models.BigIntegerField(default=0)),
-                ('user', models.CharField(max_length=400)),
-                ('report', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='discovery.report')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("tenant_id", models.UUIDField(db_index=True, editable=False)),
+                ("day", models.DateField()),
+                ("app", models.CharField(max_length=64)),
+                ("transactions", models.BigIntegerField(default=0)),
+                ("bytes_up", models.BigIntegerField(default=0)),
+                ("bytes_down", models.BigIntegerField(default=0)),
+                ("user", models.CharField(max_length=400)),
+                (
+                    "report",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="discovery.report"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='AppIpDay',
+            name="AppIpDay",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('tenant_id', models.UUIDField(db_index=True, editable=False)),
-                ('day', models.DateField()),
-                ('app', models.CharField(max_length=64)),
-                ('transactions', models.BigIntegerField(default=0)),
-                ('bytes_up', models.BigIntegerField(default=0)),
-                ('bytes_down', models.BigIntegerField(default=0)),
-                ('ip', models.CharField(max_length=45)),
-                ('report', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='discovery.report')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("tenant_id", models.UUIDField(db_index=True, editable=False)),
+                ("day", models.DateField()),
+                ("app", models.CharField(max_length=64)),
+                ("transactions", models.BigIntegerField(default=0)),
+                ("bytes_up", models.BigIntegerField(default=0)),
+                ("bytes_down", models.BigIntegerField(default=0)),
+                ("ip", models.CharField(max_length=45)),
+                (
+                    "report",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="discovery.report"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='AppDay',
+            name="AppDay",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('tenant_id', models.UUIDField(db_index=True, editable=False)),
-                ('day', models.DateField()),
-                ('app', models.CharField(max_length=64)),
-                ('transactions', models.BigIntegerField(default=0)),
-                ('bytes_up', models.BigIntegerField(default=0)),
-                ('bytes_down', models.BigIntegerField(default=0)),
-                ('domain', models.CharField(max_length=255)),
-                ('blocked', models.BigIntegerField(default=0)),
-                ('report', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='discovery.report')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("tenant_id", models.UUIDField(db_index=True, editable=False)),
+                ("day", models.DateField()),
+                ("app", models.CharField(max_length=64)),
+                ("transactions", models.BigIntegerField(default=0)),
+                ("bytes_up", models.BigIntegerField(default=0)),
+                ("bytes_down", models.BigIntegerField(default=0)),
+                ("domain", models.CharField(max_length=255)),
+                ("blocked", models.BigIntegerField(default=0)),
+                (
+                    "report",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="discovery.report"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Upload',
+            name="Upload",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('tenant_id', models.UUIDField(db_index=True, editable=False)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('parsing', 'Parsing'), ('done', 'Done'), ('failed', 'Failed')], db_index=True, default='queued', max_length=16)),
-                ('source', models.CharField(choices=[('console', 'Console'), ('api', 'API'), ('collector', 'Log collector')], max_length=16)),
-                ('error', models.TextField(blank=True)),
-                ('files', models.JSONField(blank=True, default=list)),
-                ('anonymize', models.BooleanField(default=False)),
-                ('bytes_total', models.BigIntegerField(default=0)),
-                ('bytes_done', models.BigIntegerField(default=0)),
-                ('lines_done', models.BigIntegerField(default=0)),
-                ('lines_parsed', models.BigIntegerField(default=0)),
-                ('lines_skipped', models.BigIntegerField(default=0)),
-                ('skip_reasons', models.JSONField(blank=True, default=dict)),
-                ('skip_samples', models.JSONField(blank=True, default=list)),
-                ('traffic_from', models.DateTimeField(blank=True, null=True)),
-                ('traffic_until', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by_id', models.IntegerField(blank=True, null=True)),
-                ('created_by_label', models.CharField(blank=True, max_length=254)),
-                ('report', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='uploads', to='discovery.report')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("tenant_id", models.UUIDField(db_index=True, editable=False)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("parsing", "Parsing"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("console", "Console"),
+                            ("api", "API"),
+                            ("collector", "Log collector"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("error", models.TextField(blank=True)),
+                ("files", models.JSONField(blank=True, default=list)),
+                ("anonymize", models.BooleanField(default=False)),
+                ("bytes_total", models.BigIntegerField(default=0)),
+                ("bytes_done", models.BigIntegerField(default=0)),
+                ("lines_done", models.BigIntegerField(default=0)),
+                ("lines_parsed", models.BigIntegerField(default=0)),
+                ("lines_skipped", models.BigIntegerField(default=0)),
+                ("skip_reasons", models.JSONField(blank=True, default=dict)),
+                ("skip_samples", models.JSONField(blank=True, default=list)),
+                ("traffic_from", models.DateTimeField(blank=True, null=True)),
+                ("traffic_until", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("created_by_id", models.IntegerField(blank=True, null=True)),
+                ("created_by_label", models.CharField(blank=True, max_length=254)),
+                (
+                    "report",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="uploads",
+                        to="discovery.report",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='AppTagging',
+            name="AppTagging",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('tenant_id', models.UUIDField(db_index=True, editable=False)),
-                ('app', models.CharField(max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('tag', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='taggings', to='discovery.apptag')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("tenant_id", models.UUIDField(db_index=True, editable=False)),
+                ("app", models.CharField(max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "tag",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="taggings",
+                        to="discovery.apptag",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('tenant_id', 'app', 'tag'), name='discovery_tagging')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("tenant_id", "app", "tag"), name="discovery_tagging"
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='datasource',
-            constraint=models.UniqueConstraint(fields=('tenant_id', 'name'), name='discovery_source_name'),
+            model_name="datasource",
+            constraint=models.UniqueConstraint(
+                fields=("tenant_id", "name"), name="discovery_source_name"
+            ),
         ),
         migrations.AddIndex(
-            model_name='appuserday',
-            index=models.Index(fields=['day'], name='discovery_appuserday_day'),
+            model_name="appuserday",
+            index=models.Index(fields=["day"], name="discovery_appuserday_day"),
         ),
         migrations.AddConstraint(
-            model_name='appuserday',
-            constraint=models.UniqueConstraint(fields=('report', 'day', 'app', 'user'), name='discovery_appuserday_key'),
+            model_name="appuserday",
+            constraint=models.UniqueConstraint(
+                fields=("report", "day", "app", "user"), name="discovery_appuserday_key"
+            ),
         ),
         migrations.AddIndex(
-            model_name='appipday',
-            index=models.Index(fields=['day'], name='discovery_appipday_day'),
+            model_name="appipday",
+            index=models.Index(fields=["day"], name="discovery_appipday_day"),
         ),
         migrations.AddConstraint(
-            model_name='appipday',
-            constraint=models.UniqueConstraint(fields=('report', 'day', 'app', 'ip'), name='discovery_appipday_key'),
+            model_name="appipday",
+            constraint=models.UniqueConstraint(
+                fields=("report", "day", "app", "ip"), name="discovery_appipday_key"
+            ),
         ),
         migrations.AddIndex(
-            model_name='appday',
-            index=models.Index(fields=['day'], name='discovery_appday_day'),
+            model_name="appday",
+            index=models.Index(fields=["day"], name="discovery_appday_day"),
         ),
         migrations.AddConstraint(
-            model_name='appday',
-            constraint=models.UniqueConstraint(fields=('report', 'day', 'app', 'domain'), name='discovery_appday_key'),
+            model_name="appday",
+            constraint=models.UniqueConstraint(
+                fields=("report", "day", "app", "domain"), name="discovery_appday_key"
+            ),
         ),
     ]

@@ -26,39 +26,32 @@ class SquidNative(Parser):
 
     def parse(self, line: str) -> Record | None:
         parts = line.split()
-        if not parts or parts[0].startswith("#"):
-            return None
         if len(parts) < 7 or "." not in parts[0][:14]:
+            if not parts or parts[0][0] == "#":
+                return None
             parts = strip_syslog(line).split()
             if len(parts) < 7:
                 raise BadLine("fewer than 7 fields")
         try:
             ts = int(float(parts[0]))
+            size = int(parts[4])
         except ValueError:
-            raise BadLine("the first field is not a Unix time") from None
+            raise BadLine("the time or size field is not a number") from None
         result = parts[3]
         if "/" not in result:
             raise BadLine("the result code field is not CODE/STATUS")
-        try:
-            size = int(parts[4])
-        except ValueError:
-            raise BadLine("the size field is not a number") from None
-        url = parts[6]
-        # Host of the URL, inlined (this is the benchmark's hot path): scheme://host[:port]/...
-        start = url.find("://")
-        host = url[start + 3 :] if start >= 0 else url
-        cut = host.find("/")
-        if cut >= 0:
-            host = host[:cut]
+        # The host of the URL, inlined: this is the benchmark's hot path.
+        pieces = parts[6].split("/", 3)
+        host = pieces[2] if len(pieces) > 2 and pieces[0][-1:] == ":" else pieces[0]
         if ":" in host:
-            if host.startswith("["):
+            if host[0] == "[":
                 host = host[1 : host.find("]")]
             elif host.count(":") == 1:
                 host = host.partition(":")[0]
-        src = parts[2]
         if not host:
             raise BadLine("the URL has no host")
+        src = parts[2]
         if src.count(".") != 3 and ":" not in src:
             raise BadLine("the client address is not an IP address")
         user = parts[7] if len(parts) > 7 and parts[7] != "-" else ""
-        return (ts, src, user, host.lower(), "", 0, size, result.startswith("TCP_DENIED"))
+        return (ts, src, user, host.lower(), "", 0, size, result[:10] == "TCP_DENIED")
