@@ -93,25 +93,18 @@ def squid_native(row) -> str:
     )
 
 
-ZSCALER_MONTHS = (
-    *("Jan", "Feb", "Mar", "Apr", "May", "Jun"),
-    *("Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-)
-ZSCALER_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-
 def zscaler(row) -> str:
+    """An NSS web log line in the 31-field order of apps/discovery/parsers/zscaler.py."""
     ts, user, ip, host, up, down, blocked = row
-    t = time.gmtime(ts)
-    when = (
-        f"{ZSCALER_DAYS[t.tm_wday]} {ZSCALER_MONTHS[t.tm_mon - 1]} {t.tm_mday:02d} "
-        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} {t.tm_year}"
-    )
+    when = time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime(ts))
     action = "Blocked" if blocked else "Allowed"
     login = "" if user == "-" else user
     return (
         f'"{when}","{login}","HTTPS","{host}/index.html","{action}","General Browsing",'
-        f'"General Browsing","{up}","{down}","{up + down}","{ip}","203.0.113.9"\n'
+        f'"General Browsing","{up}","{down}","Business Use","Internet Communication",'
+        f'"Web Search","None","None","0","None","None","HQ","Sales","{ip}","203.0.113.9",'
+        f'"GET","200","Mozilla/5.0 (Windows NT 10.0; Win64; x64)","None","None","None",'
+        f'"text/html","None","{login.partition("@")[0]}","LAPTOP-01"\n'
     )
 
 

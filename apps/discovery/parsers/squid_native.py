@@ -15,7 +15,7 @@ go in `bytes_down`.
 
 from __future__ import annotations
 
-from .base import SRC_IP, URL, USER, BadLine, Parser, Record, strip_syslog
+from .base import SRC_IP, URL, USER, BadLine, Parser, Record, syslog_message
 
 
 class SquidNative(Parser):
@@ -29,7 +29,7 @@ class SquidNative(Parser):
         if len(parts) < 7 or "." not in parts[0][:14]:
             if not parts or parts[0][0] == "#":
                 return None
-            parts = strip_syslog(line).split()
+            parts = syslog_message(line).split()
             if len(parts) < 7:
                 raise BadLine("fewer than 7 fields")
         try:
