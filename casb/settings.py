@@ -335,9 +335,7 @@ DISCOVERY_SPOOL_DIR = Path(env.str("DISCOVERY_SPOOL_DIR", default=str(VAR_DIR / 
 # Largest upload accepted (all files together, as sent) and largest uncompressed volume one upload
 # may expand to (a guard against compression bombs), in bytes.
 DISCOVERY_MAX_UPLOAD_BYTES = env.int("DISCOVERY_MAX_UPLOAD_BYTES", default=5 * 1024**3)
-DISCOVERY_MAX_UNCOMPRESSED_BYTES = env.int(
-    "DISCOVERY_MAX_UNCOMPRESSED_BYTES", default=20 * 1024**3
-)
+DISCOVERY_MAX_UNCOMPRESSED_BYTES = env.int("DISCOVERY_MAX_UNCOMPRESSED_BYTES", default=20 * 1024**3)
 # Log lines older than this many days are skipped (discovery keeps 90 days of data).
 DISCOVERY_MAX_AGE_DAYS = env.int("DISCOVERY_MAX_AGE_DAYS", default=90)
 # Log collector: the address its syslog listeners bind to (loopback unless told: set the

@@ -58,3 +58,11 @@ def password():
 @pytest.fixture
 def api_client():
     return APIClient()
+
+
+@pytest.fixture(autouse=True)
+def discovery_spool(settings, tmp_path):
+    """Every test spools discovery uploads into a folder of its own (the pipeline deletes spool
+    files on commit, which never comes inside a test's transaction)."""
+    settings.DISCOVERY_SPOOL_DIR = tmp_path / "discovery-spool"
+    return settings.DISCOVERY_SPOOL_DIR

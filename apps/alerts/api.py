@@ -30,6 +30,12 @@ from apps.activities.api import (
 )
 from apps.activities.export import describe_filters
 from apps.tenants.api.base import TenantScopedViewSet
+from apps.tenants.api.fields import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictUUIDField,
+)
 from apps.tenants.permissions import Action, may
 
 from . import export, selectors, services
@@ -141,36 +147,6 @@ class AlertDetailSerializer(AlertSerializer):
     def get_governance_actions(self, item: Alert) -> list[dict]:
         rows = item.governance_actions.order_by("-created_at")[:50]
         return GovernanceRefSerializer(rows, many=True).data
-
-
-# Strict JSON types: DRF would turn 0 into "0", "12" into 12, "true" into True and 5 into a
-# UUID; the schema promises a string, an integer, a boolean and a UUID string.
-class StrictCharField(serializers.CharField):
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictIntegerField(serializers.IntegerField):
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictBooleanField(serializers.BooleanField):
-    def to_internal_value(self, data):
-        if not isinstance(data, bool):
-            self.fail("invalid")
-        return data
-
-
-class StrictUUIDField(serializers.UUIDField):
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid", value=data)
-        return super().to_internal_value(data)
 
 
 _REASONS_HELP = "; ".join(

@@ -115,7 +115,9 @@ def _start(report: Report, spooled: list[dict], *, source: str, actor) -> Upload
         dispatched_at=timezone.now(),
         **_actor_fields(actor),
     )
-    enqueue_on_commit(process_upload, str(current_tenant().id), str(upload.pk))
+    tenant = current_tenant()
+    # On commit of the tenant's own database: the upload row is written there.
+    enqueue_on_commit(process_upload, str(tenant.id), str(upload.pk), using=tenant.db_alias)
     return upload
 
 

@@ -98,6 +98,10 @@ def test_schemathesis_finds_no_failure(live_server, tmp_path):
         result = subprocess.run(
             command, cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False
         )
+    # The whole report, for when the assertion below shows only its end.
+    artifacts = Path(settings.BASE_DIR) / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    (artifacts / "schemathesis.txt").write_text(result.stdout + result.stderr)
     output = result.stdout + result.stderr
     summary = [
         line.strip()

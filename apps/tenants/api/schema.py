@@ -30,9 +30,11 @@ class AutoSchema(SpectacularAutoSchema):
         if self.method in ("POST", "PUT", "PATCH"):
             codes += ["400", "415"]
         elif self.method == "GET" and (
-            getattr(self.view, "filterset_class", None) or self._is_list_view()
+            getattr(self.view, "filterset_class", None)
+            or self._is_list_view()
+            or any(p.get("in") == "query" for p in super()._get_parameters())
         ):
-            codes.append("400")  # a filter or page size that does not parse
+            codes.append("400")  # a filter, parameter or page size that does not parse
         if self.method in ("PATCH", "DELETE", "POST") and getattr(self.view, "write_action", None):
             codes.append("409")
         return codes

@@ -1,0 +1,1 @@
+"""Tests of getting logs into Cloud Discovery: console, API, log collector, demo."""
