@@ -34,7 +34,15 @@ class AnonymizationView(ManageView):
         )
         context["settings_row"] = row
         if self.may(Action.DEANONYMIZE):
-            context.setdefault("resolve_form", ResolveForm())
+            # The reports' "resolve…" links pre-fill the pseudonym (never resolved on GET).
+            initial = {
+                key: self.request.GET[key]
+                for key in ("direction", "value")
+                if self.request.GET.get(key, "")[:400]
+            }
+            if initial.get("direction") not in (None, "from", "to"):
+                initial.pop("direction")
+            context.setdefault("resolve_form", ResolveForm(initial=initial))
         if self.may(Action.VIEW_AUDIT):
             context["resolutions"] = list(
                 AuditEvent.objects.filter(action__in=RESOLUTION_ACTIONS).order_by("-seq")[:20]

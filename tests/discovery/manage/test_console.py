@@ -368,3 +368,17 @@ def test_app_actions_partial(tenant_a):
         assert text in html
     assert 'name="next"' in html and "csrfmiddlewaretoken" in html
     assert _partial(tenant_a, {"view"}, app_key="mega").strip() == ""
+
+
+def test_resolve_link_prefills_the_pseudonym_without_resolving(client, sam, tenant_a):
+    from django.urls import reverse
+
+    from apps.tenants.models import AuditEvent
+    from apps.tenants.scoping import tenant_context
+
+    client.force_login(sam)
+    url = reverse("discovery:anonymization", args=[tenant_a.slug])
+    page = client.get(url, {"direction": "from", "value": "anon-abc"}).content.decode()
+    assert 'value="anon-abc"' in page
+    with tenant_context(tenant_a):
+        assert not AuditEvent.objects.filter(action="discovery.pseudonym_resolved").exists()
