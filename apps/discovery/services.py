@@ -276,6 +276,23 @@ def find_pseudonym(*, username: str, justification: str, actor, request=None) ->
     return pseudonym
 
 
+def resolve(*, direction: str, value: str, justification: str, actor, request=None) -> str:
+    """ "from": the username behind pseudonym `value`; "to": the pseudonym of username `value`.
+    Refusals name the field `value` (the form's and the API's one input for both)."""
+    try:
+        if direction == "from":
+            return resolve_pseudonym(
+                pseudonym=value, justification=justification, actor=actor, request=request
+            )
+        return find_pseudonym(
+            username=value, justification=justification, actor=actor, request=request
+        )
+    except DiscoveryRefused as exc:
+        if exc.field in ("pseudonym", "username"):
+            exc.field = "value"
+        raise
+
+
 def _need_justification(text: str) -> None:
     if len((text or "").strip()) < 10:
         raise DiscoveryRefused(

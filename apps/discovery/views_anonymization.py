@@ -14,7 +14,7 @@ from apps.tenants.permissions import Action
 
 from . import services_manage as manage
 from .forms_manage import AnonymizeDefaultForm, ResolveForm
-from .services import DiscoveryRefused, find_pseudonym, resolve_pseudonym, settings_for_tenant
+from .services import DiscoveryRefused, resolve, settings_for_tenant
 from .views_manage import ManageView
 
 RESOLUTION_ACTIONS = ("discovery.pseudonym_resolved", "discovery.pseudonym_looked_up")
@@ -74,23 +74,9 @@ class ResolveView(AnonymizationView):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                if data["direction"] == "from":
-                    answer = resolve_pseudonym(
-                        pseudonym=data["value"],
-                        justification=data["justification"],
-                        actor=request.user,
-                        request=request,
-                    )
-                else:
-                    answer = find_pseudonym(
-                        username=data["value"],
-                        justification=data["justification"],
-                        actor=request.user,
-                        request=request,
-                    )
+                answer = resolve(**data, actor=request.user, request=request)
             except DiscoveryRefused as exc:
-                field = "value" if exc.field in ("pseudonym", "username") else exc.field
-                form.add_error(field if field in form.fields else None, str(exc))
+                form.add_error(exc.field if exc.field in form.fields else None, str(exc))
             else:
                 context = self.get_context_data(resolve_form=ResolveForm())
                 context["answer"] = {"direction": data["direction"], "value": answer}

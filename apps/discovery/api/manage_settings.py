@@ -18,7 +18,7 @@ from .. import blockscripts
 from .. import services_manage as manage
 from ..catalog.attributes import DEFAULT_LEVEL, GROUPS, SCORED
 from ..models import AppTag, DiscoverySettings
-from ..services import DiscoveryRefused, find_pseudonym, resolve_pseudonym, settings_for_tenant
+from ..services import DiscoveryRefused, resolve, settings_for_tenant
 
 
 def _refused(exc: DiscoveryRefused) -> exceptions.ValidationError:
@@ -177,21 +177,7 @@ class ResolveViewSet(TenantScopedViewSet):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         try:
-            if data["direction"] == "from":
-                answer = resolve_pseudonym(
-                    pseudonym=data["value"],
-                    justification=data["justification"],
-                    actor=request.auth,
-                    request=request,
-                )
-            else:
-                answer = find_pseudonym(
-                    username=data["value"],
-                    justification=data["justification"],
-                    actor=request.auth,
-                    request=request,
-                )
+            answer = resolve(**data, actor=request.auth, request=request)
         except DiscoveryRefused as exc:
-            field = "value" if exc.field in ("pseudonym", "username") else exc.field
-            raise exceptions.ValidationError({field: [str(exc)]}) from exc
+            raise exceptions.ValidationError({exc.field: [str(exc)]}) from exc
         return Response({"direction": data["direction"], "value": answer})
