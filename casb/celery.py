@@ -101,6 +101,22 @@ BEAT_SCHEDULE = {
         "schedule": crontab(),  # every minute
         "options": {"expires": 50},
     },
+    # Privacy and data lifecycle: retention purge, deleted-account cleanup, offboarded tenants.
+    "compliance.purge-retention": {
+        "task": "compliance.purge_retention",
+        "schedule": crontab(minute=41, hour=1),
+        "options": {"expires": 23 * 3600},
+    },
+    "compliance.cleanup-deleted-accounts": {
+        "task": "compliance.cleanup_deleted_accounts",
+        "schedule": crontab(minute=11, hour=2),
+        "options": {"expires": 23 * 3600},
+    },
+    "compliance.delete-due-tenants": {
+        "task": "compliance.delete_due_tenants",
+        "schedule": crontab(minute=31, hour=2),
+        "options": {"expires": 23 * 3600},
+    },
     # Discovery uploads whose message was lost or whose worker died are sent again.
     "discovery.resume-stalled": {
         "task": "discovery.resume_stalled",

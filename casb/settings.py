@@ -371,6 +371,19 @@ POLICY_EVALUATION = env.bool("POLICY_EVALUATION", default=True)
 # Governance actions: attempts before an action is marked failed (retries back off exponentially).
 GOVERNANCE_MAX_ATTEMPTS = env.int("GOVERNANCE_MAX_ATTEMPTS", default=6)
 
+# --- Privacy and data lifecycle (apps/compliance) -------------------------------------------
+# Retention maxima of the deployment, in days, per data kind. A tenant may shorten a period on
+# its retention page, never lengthen it past these. Activities use ACTIVITY_RETENTION_DAYS and
+# discovery data DISCOVERY_MAX_AGE_DAYS (above).
+ALERT_RETENTION_DAYS = env.int("ALERT_RETENTION_DAYS", default=180)
+GOVERNANCE_RETENTION_DAYS = env.int("GOVERNANCE_RETENTION_DAYS", default=120)
+# Our copy of an account deleted in its app is removed this many days after the deletion was seen.
+DELETED_ACCOUNT_RETENTION_DAYS = env.int("DELETED_ACCOUNT_RETENTION_DAYS", default=730)
+# Rows deleted per transaction by the retention purge where it cannot drop a partition.
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=5000)
+# Days between a tenant's cancellation and the deletion of all its data (and its keys).
+TENANT_DELETION_GRACE_DAYS = env.int("TENANT_DELETION_GRACE_DAYS", default=30)
+
 # How much demo data seed_demo makes (1.0: a few hundred people, ~50k activities).
 DEMO_SCALE = env.float("DEMO_SCALE", default=1.0)
 

@@ -8,6 +8,7 @@ tenant_console = [
     path("", include("apps.tenants.urls")),
     path("settings/ip-ranges/", include("apps.activities.urls_ipranges")),
     path("settings/apps/", include("apps.connectors.urls")),
+    path("settings/privacy/", include("apps.compliance.urls")),
     path("activities/", include("apps.activities.urls")),
     path("users/", include("apps.accounts.urls")),
     path("alerts/", include("apps.alerts.urls")),

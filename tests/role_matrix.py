@@ -473,7 +473,13 @@ from tests import (  # noqa: E402
     role_matrix_discovery_manage,
     role_matrix_discovery_reports,
     role_matrix_governance,
+    role_matrix_location,
+    role_matrix_offboarding,
     role_matrix_policies,
+    role_matrix_private,
+    role_matrix_retention,
+    role_matrix_scope,
+    role_matrix_subjects,
 )
 
 for _module in (
@@ -483,6 +489,12 @@ for _module in (
     role_matrix_discovery_reports,
     role_matrix_discovery_ingest,
     role_matrix_discovery_manage,
+    role_matrix_retention,
+    role_matrix_subjects,
+    role_matrix_scope,
+    role_matrix_location,
+    role_matrix_offboarding,
+    role_matrix_private,
 ):
     _clash = set(_module.ROWS) & set(EXPECTED)
     assert not _clash, f"role matrix rows defined twice: {sorted(_clash)}"

@@ -103,6 +103,9 @@ class Activity(TenantOwnedModel):
     object_type = models.CharField(max_length=60, blank=True)
     object_id = models.CharField(max_length=300, blank=True)
     raw = models.JSONField(default=dict, blank=True)
+    # The person was in an activity-privacy group when it was stored (spec 1.6): hidden from
+    # everyone without "view private activities", never sent to integrations.
+    is_private = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

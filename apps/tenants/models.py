@@ -46,6 +46,9 @@ class Tenant(models.Model):
     require_mfa = models.BooleanField(default=False)
     allowed_networks = models.JSONField(default=list, blank=True)
     allowed_countries = models.JSONField(default=list, blank=True)
+    # Offboarding: when the subscription was cancelled and when its data and keys go for good.
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    delete_after = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]

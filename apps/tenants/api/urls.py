@@ -13,6 +13,7 @@ from apps.activities.api_ingest import IngestViewSet
 from apps.activities.api_ipranges import IpRangeViewSet
 from apps.alerts.api import AlertViewSet
 from apps.alerts.policy_api import PolicyViewSet
+from apps.compliance import api as privacy_api
 from apps.connectors.api import AppInstanceViewSet
 from apps.discovery import api as discovery_api
 from apps.governance.api import GovernanceViewSet
@@ -39,6 +40,10 @@ router.register("policies", PolicyViewSet, basename="api-policies")
 for _prefix, _viewset, _basename in discovery_api.ROUTES:
     router.register(f"discovery/{_prefix}", _viewset, basename=_basename)
 
+# Privacy and data lifecycle: every route under privacy/ (apps/compliance/api/).
+for _prefix, _viewset, _basename in privacy_api.ROUTES:
+    router.register(f"privacy/{_prefix}", _viewset, basename=_basename)
+
 urlpatterns = [
     path("schema/", SchemaView.as_view(), name="api-schema"),
     path("docs/", docs, name="api-docs"),
@@ -49,5 +54,6 @@ urlpatterns = [
         name="api-activities-ingest",
     ),
     *discovery_api.PATHS,
+    *privacy_api.PATHS,
     *router.urls,
 ]

@@ -1,0 +1,4 @@
+"""Privacy API: location (under /api/v1/privacy/)."""
+
+ROUTES: list = []  # (prefix, viewset, basename)
+PATHS: list = []  # extra url patterns

@@ -1,0 +1,7 @@
+"""Role-matrix rows of the privacy pages and API: retention (merged by tests/role_matrix.py)."""
+
+from tests.role_matrix import MEMBERS_READ, NO_POST
+
+ROWS: dict[str, dict[str, tuple]] = {
+    "compliance:retention": {"GET": MEMBERS_READ, "POST": NO_POST},
+}
