@@ -22,7 +22,7 @@ from apps.activities.events import IngestResult
 from apps.activities.ingestion import ingest
 from apps.activities.models import ActivitySource
 from apps.compliance.crypto import DecryptionError
-from apps.tenants.models import Tenant
+from apps.tenants.models import Tenant, TenantStatus
 from apps.tenants.routing import geo_aliases
 from apps.tenants.scoping import current_tenant_or_none, tenant_context
 
@@ -246,6 +246,13 @@ def enqueue_due_polls(now: datetime | None = None) -> int:
 
     now = now or timezone.now()
     queued = 0
+    # Only tenants whose subscription runs collect new data (cancelled: the grace period keeps
+    # what is there for export; suspended: closed).
+    active = set(
+        Tenant.objects.using("default")
+        .filter(status=TenantStatus.ACTIVE)
+        .values_list("pk", flat=True)
+    )
     for alias in sorted(geo_aliases()):
         due = (
             AppInstance.unscoped_objects.using(alias)
@@ -255,6 +262,8 @@ def enqueue_due_polls(now: datetime | None = None) -> int:
             .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         )
         for pk, tenant_id, next_poll_at in due.values_list("pk", "tenant_id", "next_poll_at"):
+            if tenant_id not in active:
+                continue
             marked = (
                 AppInstance.unscoped_objects.using(alias)
                 .filter(pk=pk, next_poll_at=next_poll_at)

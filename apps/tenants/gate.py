@@ -43,7 +43,9 @@ def countries_allow(countries: list[str], ip: str | None) -> bool:
 
 def access_denial(tenant: Tenant, ip: str | None) -> Denial | None:
     """Why a request from `ip` may not use `tenant`, or None when it may."""
-    if tenant.status != TenantStatus.ACTIVE:
+    # A cancelled tenant stays reachable through its grace period, so its admins can take their
+    # data away or reactivate; a suspended one is closed.
+    if tenant.status == TenantStatus.SUSPENDED:
         return Denial("tenant_inactive", f"This tenant is {tenant.get_status_display().lower()}.")
     if not networks_allow(tenant.allowed_networks, ip):
         return Denial(

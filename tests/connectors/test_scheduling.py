@@ -75,6 +75,20 @@ def test_due_instances_are_queued_once(tenant_a, okta, broker):
 
 
 @pytest.mark.django_db(databases=ALL)
+def test_only_tenants_whose_subscription_runs_are_polled(tenant_a, tenant_b, okta, broker):
+    mine = connect(tenant_a, Vendor.OKTA, okta, {"api_token": "t"}, name="A's")
+    connect(tenant_b, Vendor.OKTA, okta, {"api_token": "t"}, name="B's")
+    tenant_b.status = "cancelled"
+    tenant_b.save(update_fields=["status"])
+
+    assert services.enqueue_due_polls() == 1
+    assert queued(broker) == [("connectors.poll_instance", [str(tenant_a.id), str(mine.pk)])]
+    tenant_b.status = "active"
+    tenant_b.save(update_fields=["status"])
+    assert services.enqueue_due_polls() == 1  # B's instance was left due, not marked
+
+
+@pytest.mark.django_db(databases=ALL)
 def test_the_task_polls_and_a_concurrent_second_poll_returns_at_once(tenant_a, okta):
     instance = connect(tenant_a, Vendor.OKTA, okta, {"api_token": okta.api_token})
     okta.add_event(timezone.now() - dt.timedelta(minutes=1))

@@ -222,6 +222,10 @@ def test_gate_applies_to_tokens(alice_key, tenant_a):
     tenant_a.status = "suspended"
     tenant_a.save(update_fields=["allowed_networks", "status"])
     assert_error(client_for(alice_key).get(MEMBERS), 403, "tenant_inactive")
+    # Cancelled: open through the grace period, so the data can still be exported.
+    tenant_a.status = "cancelled"
+    tenant_a.save(update_fields=["status"])
+    assert client_for(alice_key).get(MEMBERS).status_code == 200
 
 
 # --- Members ---------------------------------------------------------------------------------
