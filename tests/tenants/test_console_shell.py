@@ -61,3 +61,17 @@ def test_search_finds_members(client, rita, alice, tenant_a):
     response = client.get(reverse("tenants:search", args=[tenant_a.slug]), {"q": "alice"})
     assert response.status_code == 200
     assert "alice@alpha.test" in response.content.decode()
+
+
+def test_a_cancelled_tenant_says_when_its_data_goes_on_every_page(client, rita, tenant_a):
+    import datetime as dt
+
+    client.force_login(rita)
+    url = reverse("tenants:dashboard", args=[tenant_a.slug])
+    assert "subscription of" not in client.get(url).content.decode()
+    tenant_a.status = "cancelled"
+    tenant_a.delete_after = dt.datetime(2027, 1, 9, tzinfo=dt.UTC)
+    tenant_a.save(update_fields=["status", "delete_after"])
+    page = client.get(url).content.decode()
+    assert "is cancelled" in page and "9 Jan 2027" in page
+    assert reverse("compliance:offboarding", args=[tenant_a.slug]) in page
