@@ -2,14 +2,8 @@
 
 from django.urls import path
 
-from apps.tenants.views.console import section
+from .views_location import LocationView
 
 urlpatterns = [
-    path(
-        "data-location/",
-        section(
-            "settings", "Data location and transparency", "Data location", "Being built (issue 6)."
-        ),
-        name="location",
-    ),
+    path("data-location/", LocationView.as_view(), name="location"),
 ]
