@@ -89,6 +89,10 @@ def _parse_master_keys(raw: str) -> dict[str, bytes]:
 
 CASB_MASTER_KEYS = _parse_master_keys(CASB_MASTER_KEYS_RAW)
 CASB_CURRENT_MASTER_KEY_ID = next(iter(CASB_MASTER_KEYS))
+# Seconds a process trusts its memory of a tenant's newest data-key version. A tenant-key
+# rotation waits this long before re-sealing, so no process still seals with an old version
+# when the old versions are deleted.
+CASB_KEY_CACHE_SECONDS = env.int("CASB_KEY_CACHE_SECONDS", default=60)
 
 INSTALLED_APPS = [
     "django.contrib.auth",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import struct
 import threading
+import time
 import uuid
 
 from cryptography.exceptions import InvalidTag
@@ -31,7 +32,7 @@ _NONCE = 12
 
 _lock = threading.Lock()
 _keys: dict[tuple[uuid.UUID, int], AESGCM] = {}
-_newest: dict[uuid.UUID, int] = {}
+_newest: dict[uuid.UUID, tuple[int, float]] = {}  # tenant -> (version, when it was read)
 
 
 class DecryptionError(Exception):
@@ -98,13 +99,18 @@ def create_key_version(tenant_id: uuid.UUID) -> int:
         except IntegrityError:  # another process added this version first
             continue
         with _lock:
-            _newest[tenant_id] = version
+            _newest[tenant_id] = (version, time.monotonic())
         return version
     raise RuntimeError("could not create a tenant key version")
 
 
 def _newest_version(tenant_id: uuid.UUID) -> int:
-    version = _newest.get(tenant_id)
+    # Remembered for CASB_KEY_CACHE_SECONDS only: after another process rotated the tenant's
+    # key, this one moves to the new version within that time (the rotation waits for it).
+    cached = _newest.get(tenant_id)
+    version = None
+    if cached is not None and time.monotonic() - cached[1] < settings.CASB_KEY_CACHE_SECONDS:
+        version = cached[0]
     if version is None:
         version = (
             TenantKey.objects.using("default")
@@ -116,7 +122,7 @@ def _newest_version(tenant_id: uuid.UUID) -> int:
         if version is None:
             return create_key_version(tenant_id)
         with _lock:
-            _newest[tenant_id] = version
+            _newest[tenant_id] = (version, time.monotonic())
     return version
 
 

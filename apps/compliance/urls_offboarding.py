@@ -2,14 +2,11 @@
 
 from django.urls import path
 
-from apps.tenants.views.console import section
+from .views_offboarding import CancelView, ExportView, OffboardingView, ReactivateView
 
 urlpatterns = [
-    path(
-        "subscription/",
-        section(
-            "settings", "Subscription and offboarding", "Subscription", "Being built (issue 6)."
-        ),
-        name="offboarding",
-    ),
+    path("subscription/", OffboardingView.as_view(), name="offboarding"),
+    path("subscription/cancel/", CancelView.as_view(), name="offboarding-cancel"),
+    path("subscription/reactivate/", ReactivateView.as_view(), name="offboarding-reactivate"),
+    path("subscription/export/", ExportView.as_view(), name="offboarding-export"),
 ]
