@@ -198,6 +198,58 @@ def bench_tenant(app_count: int):
     return tenant, apps
 
 
+def scope_rules(tenant, apps, users: int) -> None:
+    """A scoped deployment like spec 9.1's example, over the synthetic people.
+
+    Every person has an account in the first app (as a directory sync would make), in groups
+    "Staff" (95%), "Sales" (every third) and "Germany" (every twentieth). Rules: exclude Germany
+    (all apps); include Staff in the first app; include Sales in the second app's SharePoint
+    (the events' Workload, so sub-apps are read); Sales is also an activity-privacy group. About
+    5% of the events of each app and 70% of the second app's are then out of scope.
+    """
+    import uuid
+
+    from apps.accounts.models import Account, CloudUser, GroupMembership, UserGroup
+    from apps.compliance.models import PrivacySettings, ScopeRule
+    from apps.tenants.scoping import tenant_context
+
+    with tenant_context(tenant):
+        people = CloudUser.objects.bulk_create(
+            CloudUser(identity=f"user{n:05d}@contoso.example") for n in range(users)
+        )
+        accounts = Account.objects.bulk_create(
+            Account(
+                app_instance=apps[0],
+                user=person,
+                external_id=f"id-{person.identity[:9]}",
+                username=person.identity,
+            )
+            for person in people
+        )
+        staff, sales, germany = (
+            UserGroup.objects.create(app_instance=apps[0], external_id=uuid.uuid4().hex, name=name)
+            for name in ("Staff", "Sales", "Germany")
+        )
+        GroupMembership.objects.bulk_create(
+            [GroupMembership(group=staff, account=a) for n, a in enumerate(accounts) if n % 20]
+            + [GroupMembership(group=sales, account=a) for a in accounts[::3]]
+            + [GroupMembership(group=germany, account=a) for a in accounts[::20]]
+        )
+        second = apps[1] if len(apps) > 1 else apps[0]
+        ScopeRule.objects.create(name="Germany", kind="exclude", groups=[str(germany.pk)])
+        ScopeRule.objects.create(
+            name="Staff", kind="include", groups=[str(staff.pk)], apps=[str(apps[0].pk)]
+        )
+        ScopeRule.objects.create(
+            name="Sales in SharePoint",
+            kind="include",
+            groups=[str(sales.pk)],
+            apps=[f"{second.pk}:SharePoint"],
+        )
+        PrivacySettings.objects.create(private_groups=[str(sales.pk)])
+    print("scope rules: exclude Germany; include Staff (app 1); include Sales (app 2 SharePoint)")
+
+
 def _create_copy_target(cursor, days) -> None:
     """An empty table identical to activities_activity: columns, key, partitions, indexes."""
     from importlib import import_module
@@ -209,6 +261,8 @@ def _create_copy_target(cursor, days) -> None:
         "CREATE TABLE bench_copy (" + migration.COLUMNS + ", PRIMARY KEY (id, occurred_at))"
         " PARTITION BY RANGE (occurred_at)"
     )
+    # Added after 0001 (migration 0002): keep the copy target's columns those of the table.
+    cursor.execute("ALTER TABLE bench_copy ADD COLUMN IF NOT EXISTS is_private boolean NOT NULL")
     for day in sorted(days):
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
         cursor.execute(
@@ -252,6 +306,12 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--chunk", type=int, default=None, help="events per chunk")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--scope-rules",
+        action="store_true",
+        help="configure a scoped deployment first (see scope_rules()): an exclude rule, include "
+        "rules per app and per sub-app, a privacy group, over pre-synced groups",
+    )
     args = parser.parse_args()
 
     import psycopg
@@ -284,6 +344,8 @@ def _run(args, url: str) -> None:
     from apps.activities import ingestion
 
     tenant, apps = bench_tenant(args.apps)
+    if args.scope_rules:
+        scope_rules(tenant, apps, args.users)
 
     synth = Synth(seed=7, users=args.users, addresses=args.addresses, days=args.days)
     per_app = [args.events // args.apps] * args.apps
@@ -301,7 +363,7 @@ def _run(args, url: str) -> None:
     chunk = {"chunk_size": args.chunk} if args.chunk else {}
     rss_start = _rss_mb()
     rss_samples = []
-    accepted = duplicates = rejected = 0
+    accepted = duplicates = rejected = out_of_scope = 0
     cpu_before = os.times()
     started = time.perf_counter()
     for number, (app, count) in enumerate(zip(apps, per_app, strict=True)):
@@ -322,6 +384,7 @@ def _run(args, url: str) -> None:
         accepted += result.accepted
         duplicates += result.duplicates
         rejected += len(result.rejected)
+        out_of_scope += result.out_of_scope
     ingest_seconds = time.perf_counter() - started
     cpu_after = os.times()
     cpu_seconds = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
@@ -362,7 +425,10 @@ def _run(args, url: str) -> None:
         f"events                 {args.events:>12,}  ({args.apps} apps, {args.users} people, "
         f"{args.addresses} addresses, {args.days} days)"
     )
-    print(f"accepted / dup / rej   {accepted:>12,} / {duplicates:,} / {rejected:,}")
+    print(
+        f"accepted / dup / rej   {accepted:>12,} / {duplicates:,} / {rejected:,}"
+        f"  (out of scope: {out_of_scope:,})"
+    )
     print(f"ingest()               {ingest_rate:>12,.0f} events/s  ({ingest_seconds:.1f} s)")
     print(
         f"raw COPY, same rows    {copy_rate:>12,.0f} rows/s    ({copy_seconds:.1f} s, "

@@ -6,10 +6,12 @@ token must not be able to forge them; readers get 403.
 
 The body is a JSON array of events (`Content-Type: application/json`) or one event per line
 (`application/x-ndjson`). Each event names its connected app by the app's UUID or name. The
-answer is `{"accepted": n, "duplicates": n, "rejected": [{"index": i, "reason": "..."}]}` with
-200 whenever the body could be read, even if every event was rejected; valid events land
-whatever happens to the others. Sending the same events again is safe: they come back as
-duplicates (dedupe by app + event id + time). A body over `INGEST_MAX_BODY_BYTES` or with more
+answer is `{"accepted": n, "duplicates": n, "out_of_scope": n, "rejected": [{"index": i,
+"reason": "..."}]}` with 200 whenever the body could be read, even if every event was
+rejected; valid events land whatever happens to the others. Sending the same events again is
+safe: they come back as duplicates (dedupe by app + event id + time). Valid events of people
+outside the tenant's scoped deployment (`apps.compliance.scope`) are counted in
+`out_of_scope`: neither stored nor evaluated. A body over `INGEST_MAX_BODY_BYTES` or with more
 than `INGEST_MAX_EVENTS` events is refused whole with 413, before anything is written; the size
 is checked before the body is read.
 """
@@ -57,7 +59,9 @@ DESCRIPTION = (
     "event names its connected app by UUID or name. Events are validated one by one: valid "
     "ones are stored even when others are rejected, and each rejection gives the event's index "
     "(0-based) and the reason. Sending the same events again is safe: they are counted as "
-    "duplicates (same app, event id and time), never stored twice. 400 only when the body "
+    "duplicates (same app, event id and time), never stored twice. Valid events of people "
+    "outside the tenant's scoped deployment are counted in `out_of_scope`: neither stored nor "
+    "evaluated by policies. 400 only when the body "
     "cannot be read at all; 413 when it is too large or holds too many events (nothing is "
     "stored then). Country, city, ISP, IP range category and tags, device, OS and browser "
     "are added at ingestion."
@@ -105,6 +109,10 @@ class RejectedSerializer(serializers.Serializer):
 class IngestAnswerSerializer(serializers.Serializer):
     accepted = serializers.IntegerField(help_text="New events stored.")
     duplicates = serializers.IntegerField(help_text="Events already stored (a retry is safe).")
+    out_of_scope = serializers.IntegerField(
+        help_text="Valid events of people outside the scoped deployment: not stored, not "
+        "evaluated by policies."
+    )
     rejected = RejectedSerializer(many=True)
 
 
@@ -276,6 +284,7 @@ class IngestViewSet(TenantScopedViewSet):
                 value={
                     "accepted": 1,
                     "duplicates": 0,
+                    "out_of_scope": 0,
                     "rejected": [
                         {"index": 1, "reason": "ip '1.2.3' is not an IPv4 or IPv6 address"}
                     ],
@@ -316,12 +325,14 @@ class IngestViewSet(TenantScopedViewSet):
             )
             result.accepted += outcome.accepted
             result.duplicates += outcome.duplicates
+            result.out_of_scope += outcome.out_of_scope
             result.rejected.extend(Rejection(indexes[r.index], r.reason) for r in outcome.rejected)
         result.rejected.sort(key=lambda r: r.index)
         return Response(
             {
                 "accepted": result.accepted,
                 "duplicates": result.duplicates,
+                "out_of_scope": result.out_of_scope,
                 "rejected": [{"index": r.index, "reason": r.reason} for r in result.rejected],
             }
         )

@@ -41,12 +41,15 @@ class Rejection:
 class IngestResult:
     accepted: int = 0
     duplicates: int = 0
+    # Valid events of people outside the tenant's scoped deployment: neither stored nor evaluated.
+    out_of_scope: int = 0
     rejected: list[Rejection] = field(default_factory=list)
     newest_event_at: datetime | None = None
 
     def merge(self, other: IngestResult) -> None:
         self.accepted += other.accepted
         self.duplicates += other.duplicates
+        self.out_of_scope += other.out_of_scope
         self.rejected.extend(other.rejected)
         if other.newest_event_at and (
             self.newest_event_at is None or other.newest_event_at > self.newest_event_at

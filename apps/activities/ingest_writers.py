@@ -50,6 +50,7 @@ STAGING_COLUMNS = (
     "raw",
     "account_id",
     "user_id",
+    "is_private",
 )
 JSON_COLUMNS = {"ip_tags", "raw"}
 
@@ -79,6 +80,7 @@ class PostgresWriter:
             "occurred_at": "timestamptz",
             "is_admin": "boolean",
             "succeeded": "boolean",
+            "is_private": "boolean",
             "ip": "inet",
             "ip_category": "smallint",
             "account_id": "uuid",

@@ -14,6 +14,10 @@ the database, for connector polls and the push API alike (contract: `apps.activi
   into the day-partitioned table: the conflicts are the duplicates, counted, never rewritten
   (`apps.activities.ingest_writers`). `bulk_create` would reach under a tenth of COPY's rate
   (DESIGN.md, "Storage and speed"). SQLite (the demo) takes a portable path, same outcome.
+- Scoped deployment and activity privacy (`apps.compliance.scope`, read once per call): once a
+  chunk's actors are resolved, the activities of people out of scope are dropped before the
+  write, so they are neither stored nor queued for policy evaluation, and counted
+  (`IngestResult.out_of_scope`); those of people in a privacy group are stored private.
 - All or nothing per chunk: a chunk's accounts, activities and the app's newest-event time
   commit together. Should the database refuse a chunk for its data, the chunk is split until
   the one event it refuses is found and rejected with the database's reason; the rest land.
@@ -37,6 +41,7 @@ from django.utils import timezone
 from apps.accounts.resolve import ActorIn, ActorKey, ActorResolver, actor_key
 from apps.alerts import evaluation
 from apps.alerts.tasks import evaluate
+from apps.compliance.scope import IngestionScope, ScopeDecision, sub_app_of
 from apps.tenants.scoping import current_tenant_or_none, tenant_context
 from apps.tenants.tasking import enqueue_on_commit
 
@@ -57,6 +62,7 @@ LAST_SEEN_EVERY_CHUNKS = 100
 _IP_CACHE_LIMIT = 50_000
 
 _ACCOUNT, _USER = STAGING_COLUMNS.index("account_id"), STAGING_COLUMNS.index("user_id")
+_PRIVATE = STAGING_COLUMNS.index("is_private")
 
 
 class _Reject(Exception):
@@ -135,10 +141,12 @@ class _Chunk:
     keys: list[ActorKey | None] = field(default_factory=list)
     actors: dict[ActorKey, ActorIn] = field(default_factory=dict)
     days: set[date] = field(default_factory=set)
+    sub_apps: list[str] = field(default_factory=list)  # only when scope rules name sub-apps
 
     def part(self, start: int, stop: int) -> _Chunk:
         keys = self.keys[start:stop]
         return _Chunk(
+            sub_apps=self.sub_apps[start:stop],
             rows=self.rows[start:stop],
             indexes=self.indexes[start:stop],
             keys=keys,
@@ -162,6 +170,7 @@ class _Ingestion:
         self.oldest = now - timedelta(days=settings.ACTIVITY_RETENTION_DAYS)
         self.latest = now + MAX_FUTURE
         self.writer = writer_for(self.alias, tenant.id, app_instance.pk, source)
+        self.scope = IngestionScope(ScopeDecision.load(tenant), app_instance.pk)
 
     # --- Per event ---------------------------------------------------------------------------
 
@@ -187,6 +196,7 @@ class _Ingestion:
     def prepare(self, events: list, offset: int, result: IngestResult) -> _Chunk:
         chunk = _Chunk()
         oldest, latest = self.oldest, self.latest
+        sub_apps = chunk.sub_apps if self.scope.needs_sub_app else None
         for position, event in enumerate(events, start=offset):
             try:
                 if not isinstance(event, EventIn):
@@ -264,8 +274,11 @@ class _Ingestion:
                     raw,
                     None,
                     None,
+                    False,
                 ]
             )
+            if sub_apps is not None:
+                sub_apps.append(sub_app_of(event.raw))
             chunk.indexes.append(position)
             chunk.days.add(when.date())
             if actor or external_id:
@@ -284,7 +297,7 @@ class _Ingestion:
             return
         newest = max(row[0] for row in chunk.rows)
         try:
-            inserted = self._commit(chunk, newest)
+            inserted, dropped = self._commit(chunk, newest)
         except self.writer.data_errors as exc:
             if self.writer.is_missing_partition(exc):
                 raise
@@ -300,28 +313,35 @@ class _Ingestion:
             self.write(chunk.part(middle, len(chunk.rows)), result)
             return
         result.accepted += inserted
-        result.duplicates += len(chunk.rows) - inserted
+        result.out_of_scope += dropped
+        result.duplicates += len(chunk.rows) - dropped - inserted
         if result.newest_event_at is None or newest > result.newest_event_at:
             result.newest_event_at = newest
 
-    def _commit(self, chunk: _Chunk, newest: datetime) -> int:
+    def _commit(self, chunk: _Chunk, newest: datetime) -> tuple[int, int]:
+        """Write one chunk in one transaction: (rows inserted, rows dropped as out of scope)."""
         for attempt in (1, 2):
             partitions.ensure_days(self.alias, chunk.days)
             try:
                 with transaction.atomic(using=self.alias):
                     self.resolver.resolve(chunk.actors)
                     resolve = self.resolver.get
-                    last_seen: dict[ActorKey, datetime] = {}
                     for row, key in zip(chunk.rows, chunk.keys, strict=True):
                         if key is not None:
                             resolved = resolve(key)
                             row[_ACCOUNT] = resolved.account_id
                             row[_USER] = resolved.user_id
-                            if key not in last_seen or row[0] > last_seen[key]:
-                                last_seen[key] = row[0]
-                    for key, when in last_seen.items():
-                        self.resolver.saw(resolve(key), when)
-                    written = self.writer.write(chunk.rows, timezone.now())
+                    rows = chunk.rows
+                    if self.scope.active:
+                        rows = self.scope.filter(
+                            rows,
+                            account_at=_ACCOUNT,
+                            user_at=_USER,
+                            private_at=_PRIVATE,
+                            sub_apps=chunk.sub_apps,
+                        )
+                    self._saw(chunk, rows)
+                    written = self.writer.write(rows, timezone.now()) if rows else []
                     self._advance_latest_event(newest)
                     # Queued for policy evaluation in the same transaction: exactly once.
                     evaluation.record_batch(
@@ -343,8 +363,28 @@ class _Ingestion:
             latest = self.app_instance.latest_event_at
             if latest is None or newest > latest:
                 self.app_instance.latest_event_at = newest
-            return inserted
+            return inserted, len(chunk.rows) - len(rows)
         raise AssertionError("unreachable")
+
+    def _saw(self, chunk: _Chunk, rows: list[list]) -> None:
+        """Remember when each actor was last active, from the rows stored only: an activity
+        out of scope tells nothing about its actor."""
+        resolve = self.resolver.get
+        last_seen: dict[ActorKey, datetime] = {}
+        if rows is chunk.rows:
+            pairs = zip(chunk.rows, chunk.keys, strict=True)
+        else:
+            kept = {id(row) for row in rows}
+            pairs = (
+                (row, key)
+                for row, key in zip(chunk.rows, chunk.keys, strict=True)
+                if id(row) in kept
+            )
+        for row, key in pairs:
+            if key is not None and (key not in last_seen or row[0] > last_seen[key]):
+                last_seen[key] = row[0]
+        for key, when in last_seen.items():
+            self.resolver.saw(resolve(key), when)
 
     def _advance_latest_event(self, newest: datetime) -> None:
         from apps.connectors.models import AppInstance

@@ -2,17 +2,15 @@
 
 from django.urls import path
 
-from apps.tenants.views.console import section
+from .views_scope import PrivacyGroupsView, ScopeRuleDeleteView, ScopeRuleEditView, ScopeView
 
 urlpatterns = [
+    path("scope/", ScopeView.as_view(), name="scope"),
+    path("scope/rules/<uuid:rule_id>/", ScopeRuleEditView.as_view(), name="scope-rule"),
     path(
-        "scope/",
-        section(
-            "settings",
-            "Scoped deployment and privacy",
-            "Scoped deployment",
-            "Being built (issue 6).",
-        ),
-        name="scope",
+        "scope/rules/<uuid:rule_id>/delete/",
+        ScopeRuleDeleteView.as_view(),
+        name="scope-rule-delete",
     ),
+    path("scope/privacy/", PrivacyGroupsView.as_view(), name="scope-privacy"),
 ]

@@ -115,9 +115,19 @@ def test_mixed_batch_valid_events_land(sam_client, tenant_a, app):
 
 def test_a_retry_is_counted_as_duplicates(sam_client, tenant_a, app):
     body = [pushed(1), pushed(2), pushed(3)]
-    assert post_json(sam_client, body).json() == {"accepted": 3, "duplicates": 0, "rejected": []}
+    assert post_json(sam_client, body).json() == {
+        "accepted": 3,
+        "duplicates": 0,
+        "out_of_scope": 0,
+        "rejected": [],
+    }
     again = post_json(sam_client, [*body, pushed(4)]).json()
-    assert again == {"accepted": 1, "duplicates": 3, "rejected": []}
+    assert again == {
+        "accepted": 1,
+        "duplicates": 3,
+        "out_of_scope": 0,
+        "rejected": [],
+    }
     assert len(activities(tenant_a)) == 4
 
 
@@ -141,6 +151,7 @@ def test_json_lines(sam_client, tenant_a, app):
     assert response.json() == {
         "accepted": 3,
         "duplicates": 0,
+        "out_of_scope": 0,
         "rejected": [{"index": 2, "reason": "line 4 is not valid JSON"}],
     }
     assert len(activities(tenant_a)) == 3
