@@ -2,14 +2,15 @@
 
 from django.urls import path
 
-from apps.tenants.views.console import section
+from . import views_subjects as views
 
 urlpatterns = [
+    path("requests/", views.SubjectsView.as_view(), name="subjects"),
+    path("requests/erase/", views.EraseView.as_view(), name="subject_erase"),
+    path("requests/<uuid:request_id>/", views.DetailView.as_view(), name="subject_detail"),
     path(
-        "requests/",
-        section(
-            "settings", "Data subject requests", "Data subject requests", "Being built (issue 6)."
-        ),
-        name="subjects",
+        "requests/<uuid:request_id>/download/",
+        views.DownloadView.as_view(),
+        name="subject_download",
     ),
 ]

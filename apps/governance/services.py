@@ -146,7 +146,7 @@ def request_action(
             actor=actor,
             request=request,
             target=action,
-            details={"kind": kind, "target": action.target_label},
+            details={"kind": kind, "target_type": action.target_type},
         )
     dispatch_on_commit(action)
     return action
@@ -339,7 +339,11 @@ def retry_action(*, action: GovernanceAction, actor, request=None) -> Governance
         actor=actor,
         request=request,
         target=retry,
-        details={"kind": retry.kind, "target": retry.target_label, "retry_of": str(original.pk)},
+        details={
+            "kind": retry.kind,
+            "target_type": retry.target_type,
+            "retry_of": str(original.pk),
+        },
     )
     dispatch_on_commit(retry)
     return retry

@@ -1,0 +1,218 @@
+"""Erasing a subject (see `personal` for what is found where and why): one step per area, in
+`STEPS` order, each counting what it removed or redacted into the receipt.
+
+Call inside the tenant's context. Alerts go first (they are found through the subject's
+activities), the directory last (the other steps find rows by the subject's ids).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+from django.db import connections, transaction
+
+from apps.accounts.models import Account, CloudUser
+
+from .personal import REDACTED, Subject, activities_q, alert_ids, governance_rows, rows
+
+Receipt = Counter  # kind -> rows removed or redacted
+Step = Callable[[Subject, Receipt], None]
+
+
+def prepare(subject: Subject) -> None:
+    """Find the IP addresses only this subject used (their activities', no one else's), so they
+    can be removed from shared alerts and discovery per-address usage."""
+    from apps.activities.models import Activity
+
+    theirs = set(
+        Activity.objects.filter(activities_q(subject))
+        .exclude(ip=None)
+        .values_list("ip", flat=True)
+        .distinct()
+    )
+    if theirs:
+        shared = set(
+            Activity.objects.filter(ip__in=theirs)
+            .exclude(activities_q(subject))
+            .values_list("ip", flat=True)
+            .distinct()
+        )
+        theirs -= shared
+    subject.only_ips = frozenset(str(ip) for ip in theirs)
+    subject._pattern = None
+
+
+def _erase_alerts(subject: Subject, receipt: Receipt) -> None:
+    """An alert naming no one else (no other person or account, no other activity) goes; one
+    shared with others stays for them, without this subject."""
+    from apps.activities.models import Activity
+    from apps.alerts.models import Alert, AlertAccount, AlertActivity, AlertUser
+
+    theirs = Activity.objects.filter(activities_q(subject)).values("id")
+    for alert in Alert.objects.filter(pk__in=alert_ids(subject)):
+        users = set(AlertUser.objects.filter(alert=alert).values_list("user_id", flat=True))
+        accounts = set(
+            AlertAccount.objects.filter(alert=alert).values_list("account_id", flat=True)
+        )
+        users.discard(subject.user_id)
+        accounts -= set(subject.account_ids)
+        others = AlertActivity.objects.filter(alert=alert).exclude(activity_id__in=theirs)
+        if not users and not accounts and not others.exists():
+            alert.delete()  # cascades its links (AlertUser, AlertAccount, AlertApp, activities)
+            receipt["alerts_deleted"] += 1
+            continue
+        removed = AlertAccount.objects.filter(
+            alert=alert, account_id__in=subject.account_ids
+        ).delete()[0]
+        if subject.user_id is not None:
+            removed += AlertUser.objects.filter(alert=alert, user_id=subject.user_id).delete()[0]
+        receipt["alert_links"] += removed
+        for name in ("title", "description", "comment", "dedupe_key", "evidence"):
+            setattr(alert, name, subject.scrub(getattr(alert, name)))
+        alert.ips = [ip for ip in (alert.ips or []) if str(ip) not in subject.only_ips]
+        alert.save(
+            update_fields=["title", "description", "comment", "dedupe_key", "evidence", "ips"]
+        )
+        receipt["alerts_redacted"] += 1
+
+
+def _erase_governance(subject: Subject, receipt: Receipt) -> None:
+    for action in governance_rows(subject):
+        action.account_id = None
+        if subject.user_id is not None:
+            action.user_id = None
+        action.target_label = REDACTED
+        action.target_ref = ""
+        for name in ("params", "comment", "result", "error", "idempotency_key"):
+            setattr(action, name, subject.scrub(getattr(action, name)))
+        action.save()
+        receipt["governance_redacted"] += 1
+
+
+def _erase_detector_state(subject: Subject, receipt: Receipt) -> None:
+    from apps.alerts.models import DetectorState, MatchWindow
+
+    keys = subject.detector_keys
+    receipt["detector_state"] += DetectorState.objects.filter(subject__in=keys).delete()[0]
+    receipt["match_windows"] += MatchWindow.objects.filter(subject__in=keys).delete()[0]
+    for window in MatchWindow.objects.all():
+        times = window.times if isinstance(window.times, dict) else {}
+        kept = {k: v for k, v in times.items() if k.split("@", 1)[0] not in keys}
+        if len(kept) != len(times):
+            window.times = kept
+            window.save(update_fields=["times"])
+            receipt["match_windows"] += len(times) - len(kept)
+
+
+def _erase_discovery(subject: Subject, receipt: Receipt) -> None:
+    from apps.discovery.models import AppIpDay
+
+    receipt["discovery_usage"] += rows(subject, "discovery_usage").delete()[0]
+    if subject.only_ips and subject.full:
+        receipt["discovery_ip_usage"] += AppIpDay.objects.filter(ip__in=subject.only_ips).delete()[
+            0
+        ]
+
+
+def _scrub_rows(subject: Subject, queryset, fields: tuple[str, ...], kind: str, receipt) -> None:
+    for row in queryset.iterator(chunk_size=200):
+        changed = [f for f in fields if subject.scrub(getattr(row, f)) != getattr(row, f)]
+        for name in changed:
+            setattr(row, name, subject.scrub(getattr(row, name)))
+        if changed:
+            row.save(update_fields=changed)
+            receipt[kind] += 1
+
+
+def _erase_mentions(subject: Subject, receipt: Receipt) -> None:
+    """Small admin-written tables that may name the person in free text or JSON."""
+    from apps.alerts.models import Policy
+    from apps.discovery.models import Upload
+
+    from .models import SubjectRequest
+
+    _scrub_rows(subject, Policy.objects.all(), ("filters", "description"), "policies", receipt)
+    _scrub_rows(subject, Upload.objects.all(), ("skip_samples", "error"), "uploads", receipt)
+    _scrub_rows(subject, SubjectRequest.objects.all(), ("reference",), "requests", receipt)
+
+
+ACTIVITY_BATCH = 5000
+
+
+def _activity_sql(subject: Subject) -> tuple[str, list]:
+    where = "tenant_id = %s AND (account_id = ANY(%s::uuid[])"
+    params: list = [subject.tenant.id, [str(pk) for pk in subject.account_ids]]
+    if subject.user_id is not None:
+        where += " OR user_id = %s"
+        params.append(subject.user_id)
+    if subject.names:
+        where += " OR (user_id IS NULL AND account_id IS NULL AND lower(actor) = ANY(%s))"
+        params.append(sorted(subject.names))
+    return where + ")", params
+
+
+def _erase_activities(subject: Subject, receipt: Receipt) -> None:
+    """Batches of ACTIVITY_BATCH rows, each its own transaction, over the parent table (the
+    planner visits every day partition; user_id is indexed per partition). A full erase deletes
+    the rows and their alert links; the cleanup clears what identifies the account."""
+    from apps.activities.models import Activity
+    from apps.alerts.models import AlertActivity
+
+    table = Activity._meta.db_table
+    alias = subject.tenant.db_alias
+    where, params = _activity_sql(subject)
+    pick = f'SELECT id, occurred_at FROM "{table}" WHERE {where} LIMIT %s'  # noqa: S608
+    if subject.full:
+        sql = f'DELETE FROM "{table}" WHERE (id, occurred_at) IN ({pick}) RETURNING id'  # noqa: S608
+    else:
+        sql = (
+            f"UPDATE \"{table}\" SET account_id = NULL, actor = '', ip = NULL, "  # noqa: S608
+            f"user_agent = '', raw = '{{}}'::jsonb WHERE (id, occurred_at) IN ({pick}) RETURNING id"
+        )
+    while True:
+        with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+            cursor.execute(sql, [*params, ACTIVITY_BATCH])
+            ids = [row[0] for row in cursor.fetchall()]
+            if subject.full and ids:
+                receipt["alert_links"] += AlertActivity.objects.filter(
+                    activity_id__in=ids
+                ).delete()[0]
+        receipt["activities" if subject.full else "activities_stripped"] += len(ids)
+        if len(ids) < ACTIVITY_BATCH:
+            break
+
+
+def _erase_directory(subject: Subject, receipt: Receipt) -> None:
+    from apps.accounts.models import GroupMembership
+    from apps.alerts.models import AlertAccount, AlertUser
+
+    ids = subject.account_ids
+    receipt["memberships"] += GroupMembership.objects.filter(account_id__in=ids).delete()[0]
+    receipt["alert_links"] += AlertAccount.objects.filter(account_id__in=ids).delete()[0]
+    receipt["accounts"] += Account.objects.filter(pk__in=ids).delete()[1].get("accounts.Account", 0)
+    if subject.user_id is not None:
+        receipt["alert_links"] += AlertUser.objects.filter(user_id=subject.user_id).delete()[0]
+        receipt["profile"] += (
+            CloudUser.objects.filter(pk=subject.user_id).delete()[1].get("accounts.CloudUser", 0)
+        )
+
+
+STEPS: tuple[Step, ...] = (
+    _erase_alerts,
+    _erase_governance,
+    _erase_detector_state,
+    _erase_discovery,
+    _erase_mentions,
+    _erase_activities,
+    _erase_directory,
+)
+
+
+def erase(subject: Subject) -> Receipt:
+    """Erase the subject everywhere (call inside the tenant's context); returns the receipt."""
+    receipt: Receipt = Counter()
+    prepare(subject)
+    for step in STEPS:
+        step(subject, receipt)
+    return receipt

@@ -1,0 +1,294 @@
+"""Data-subject requests (export, erase) and the deleted-account cleanup (writes).
+
+- `find_subject(query)`: the person by identity, email, an account's username, email or external
+  id; accounts no person holds are a subject of their own.
+- `export(...)`: records a request with its counts and writes the archive, sealed under the
+  tenant key, to the spool (`subject_export`); `open_export(...)` streams it back (audited).
+- `erase(...)`: removes everything about the person (`erasure.erase`), with a receipt.
+- `cleanup_deleted_accounts()`: beat, every geo database: accounts deleted in their app longer
+  ago than the tenant's window lose their copy here (see `personal`); a person left with no
+  account goes too. One `PurgeRun(kind="accounts")` per tenant and sweep with the count.
+
+The person is recorded only as a keyed digest and a masked label. The digest is SHA-256 of the
+tenant's pseudonym (AES-SIV under its sealed anonymisation key, `discovery.anonymize`) of the
+normalised identity: deterministic per tenant, so "was X erased?" is answered by entering X
+again, unreadable without the key, stable across data-key rotations (the anonymisation key is
+re-sealed, not replaced) and crypto-shredded with the tenant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from datetime import datetime, timedelta
+
+from django.db import models, transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from apps.accounts.models import Account, AccountStatus, CloudUser
+from apps.tenants import audit
+from apps.tenants.models import Tenant
+from apps.tenants.routing import geo_aliases
+from apps.tenants.scoping import tenant_context
+
+from . import erasure, inventory, personal, subject_export
+from .models import (
+    PurgeMethod,
+    PurgeRun,
+    PurgeStatus,
+    RetentionSettings,
+    SubjectRequest,
+    SubjectRequestKind,
+    SubjectRequestStatus,
+)
+from .personal import Subject
+
+log = logging.getLogger(__name__)
+
+
+class SubjectRefused(ValueError):
+    """Bad input for a request (empty, unknown, ambiguous); `field` names the input."""
+
+    def __init__(self, field: str, message: str, *, not_found: bool = False):
+        super().__init__(message)
+        self.field = field
+        self.not_found = not_found
+
+
+# --- Finding the person -------------------------------------------------------------------------
+
+
+def digest(tenant: Tenant, identity: str) -> str:
+    """The keyed digest of an identity (see the module docstring)."""
+    from apps.discovery.anonymize import Pseudonymizer
+
+    text = "subject-request|" + identity.strip().lower()
+    return hashlib.sha256(Pseudonymizer(tenant).pseudonym(text).encode()).hexdigest()
+
+
+def mask(identity: str) -> str:
+    """ "zed.quux@contoso.test" -> "z***@contoso.test"; anything else -> "z***"."""
+    text = identity.strip()
+    local, at, domain = text.partition("@")
+    return f"{local[:1]}***{at}{domain}" if local else "***"
+
+
+def _pseudonyms(tenant: Tenant, names: frozenset[str]) -> frozenset[str]:
+    from apps.discovery.anonymize import Pseudonymizer
+    from apps.discovery.models import AnonymizationKey
+
+    if not AnonymizationKey.objects.exists():  # nothing was ever anonymised here
+        return frozenset()
+    pseudo = Pseudonymizer(tenant)
+    return frozenset(pseudo.pseudonym(name) for name in names)
+
+
+def subject_for(tenant: Tenant, user: CloudUser | None, accounts: list[Account]) -> Subject:
+    names = personal.names_of(user, accounts)
+    return Subject(
+        tenant=tenant,
+        user=user,
+        accounts=accounts,
+        names=names,
+        pseudonyms=_pseudonyms(tenant, names),
+    )
+
+
+def find_subject(*, tenant: Tenant, query: str) -> Subject:
+    """The person (or person-less accounts) `query` names; scoped, inside the tenant context."""
+    text = (query or "").replace("\x00", "").strip().lower()
+    if not text:
+        raise SubjectRefused("subject", "Enter the person's identity, email or username.")
+    people = list(
+        CloudUser.objects.annotate(i=Lower("identity"), e=Lower("email")).filter(
+            models.Q(i=text) | models.Q(e=text)
+        )
+    )
+    accounts = list(
+        Account.objects.annotate(u=Lower("username"), e=Lower("email"), x=Lower("external_id"))
+        .filter(models.Q(u=text) | models.Q(e=text) | models.Q(x=text))
+        .select_related("user")
+    )
+    owners = {p.pk: p for p in people} | {a.user.pk: a.user for a in accounts if a.user}
+    if len(owners) > 1:
+        raise SubjectRefused(
+            "subject",
+            f"This matches {len(owners)} people; enter the person's full identity (email/UPN).",
+        )
+    if owners:
+        user = next(iter(owners.values()))
+        return subject_for(tenant, user, list(Account.objects.filter(user=user)))
+    if accounts:
+        return subject_for(tenant, None, accounts)
+    raise SubjectRefused(
+        "subject", "No person or account with this identity, email or username.", not_found=True
+    )
+
+
+def label_of(subject: Subject, query: str) -> tuple[str, str]:
+    """(digest, masked label) of the subject: by identity, else the query as entered."""
+    identity = subject.user.identity if subject.user is not None else query.replace("\x00", "")
+    return digest(subject.tenant, identity), mask(identity)
+
+
+def preview(subject: Subject) -> dict[str, int]:
+    """How many rows of each export kind the subject has (what an erase removes)."""
+    counts = {kind: personal.rows(subject, kind).count() for kind in personal.EXPORT_KINDS}
+    return {kind: n for kind, n in counts.items() if n}
+
+
+def check(*, tenant: Tenant, query: str) -> list[SubjectRequest]:
+    """Past requests about the person `query` names (by digest; no identity is stored)."""
+    return list(SubjectRequest.objects.filter(subject_digest=digest(tenant, query or "")))
+
+
+# --- Requests -----------------------------------------------------------------------------------
+
+
+def _start(tenant, kind, subject, query, reference, actor) -> SubjectRequest:
+    key, label = label_of(subject, query)
+    actor_id, actor_label = audit.actor_fields(actor)
+    return SubjectRequest.objects.create(
+        kind=kind,
+        status=SubjectRequestStatus.RUNNING,
+        subject_digest=key,
+        subject_label=label,
+        reference=(reference or "").replace("\x00", "").strip()[:200],
+        requested_by_id=actor_id if isinstance(actor_id, int) else None,
+        requested_by_label=actor_label[:254],
+    )
+
+
+def _finish(request_row: SubjectRequest, counts: dict, error: str = "") -> None:
+    request_row.counts = dict(counts)
+    request_row.status = SubjectRequestStatus.FAILED if error else SubjectRequestStatus.DONE
+    request_row.error = error[:500]
+    request_row.finished_at = timezone.now()
+    request_row.save(update_fields=["counts", "status", "error", "finished_at"])
+
+
+def export(
+    *, tenant: Tenant, actor, query: str, reference: str = "", request=None
+) -> SubjectRequest:
+    """Record an export request and write its archive (sealed) to the spool; audited."""
+    subject = find_subject(tenant=tenant, query=query)
+    row = _start(tenant, SubjectRequestKind.EXPORT, subject, query, reference, actor)
+    try:
+        counts = subject_export.write(subject, row)
+    except Exception as exc:
+        _finish(row, {}, f"The export failed: {type(exc).__name__}.")
+        raise
+    _finish(row, counts)
+    audit.record(
+        tenant,
+        "subjects.exported",
+        actor=actor,
+        request=request,
+        target=row,
+        details={"request": str(row.pk), "counts": row.counts},
+    )
+    return row
+
+
+def open_export(*, tenant: Tenant, actor, row: SubjectRequest, request=None):
+    """The archive's bytes, streamed (audited before the first byte leaves)."""
+    stream = subject_export.read(tenant, row)  # raises ExportGone before anything is audited
+    audit.record(
+        tenant,
+        "subjects.export_downloaded",
+        actor=actor,
+        request=request,
+        target=row,
+        details={"request": str(row.pk)},
+    )
+    return stream
+
+
+def erase(
+    *, tenant: Tenant, actor, query: str, reference: str = "", request=None
+) -> SubjectRequest:
+    """Erase everything about the person; the request's `counts` is the receipt (audited)."""
+    subject = find_subject(tenant=tenant, query=query)
+    row = _start(tenant, SubjectRequestKind.ERASE, subject, query, reference, actor)
+    try:
+        receipt = erasure.erase(subject)
+        receipt["exports_deleted"] += subject_export.forget(tenant, row.subject_digest)
+    except Exception as exc:
+        _finish(row, {}, f"The erasure stopped: {type(exc).__name__}. Run it again.")
+        raise
+    row.refresh_from_db()  # its reference may have been scrubbed
+    _finish(row, {k: v for k, v in receipt.items() if v})
+    audit.record(
+        tenant,
+        "subjects.erased",
+        actor=actor,
+        request=request,
+        target=row,
+        details={"request": str(row.pk), "counts": row.counts},
+    )
+    return row
+
+
+# --- Deleted-account cleanup --------------------------------------------------------------------
+
+
+def _cleanup_account(tenant: Tenant, account: Account, receipt: Counter) -> None:
+    person = account.user
+    others = list(Account.objects.filter(user=person).exclude(pk=account.pk)) if person else []
+    kept = personal.names_of(person, others) if person else frozenset()
+    names = personal.names_of(None, [account]) - kept
+    subject = Subject(
+        tenant=tenant,
+        user=None,
+        accounts=[account],
+        names=names,
+        full=False,
+        pseudonyms=_pseudonyms(tenant, names),
+    )
+    receipt.update(erasure.erase(subject))
+    if person is not None and not others:
+        receipt.update(erasure.erase(subject_for(tenant, person, [])))
+
+
+def cleanup_tenant(tenant: Tenant, *, now: datetime | None = None) -> int:
+    """Remove the tenant's accounts deleted in their app before its window; returns how many."""
+    now = now or timezone.now()
+    with tenant_context(tenant):
+        days = inventory.deleted_accounts_days(RetentionSettings.objects.first())
+        cutoff = now - timedelta(days=days)
+        due = Account.objects.filter(
+            status=AccountStatus.DELETED, deleted_seen_at__lt=cutoff
+        ).select_related("user")
+        if not due.exists():
+            return 0
+        run = PurgeRun.objects.create(
+            kind="accounts", method=PurgeMethod.ACCOUNT_CLEANUP, cutoff=cutoff, started_at=now
+        )
+        receipt: Counter = Counter()
+        for account in due.iterator(chunk_size=100):
+            with transaction.atomic(using=tenant.db_alias):
+                _cleanup_account(tenant, account, receipt)
+                run.removed += 1
+                run.details = {"by_kind": dict(receipt)}
+                run.save(update_fields=["removed", "details"])
+        run.status, run.finished_at = PurgeStatus.DONE, timezone.now()
+        run.save(update_fields=["status", "finished_at"])
+        return run.removed
+
+
+def cleanup_deleted_accounts(*, now: datetime | None = None) -> int:
+    """Beat: the cleanup in every geo database, tenant by tenant; also drops expired export
+    archives. Returns how many accounts were removed."""
+    removed = 0
+    aliases = geo_aliases()
+    for tenant in Tenant.objects.using("default").all():
+        if tenant.db_alias not in aliases:
+            continue
+        try:
+            removed += cleanup_tenant(tenant, now=now)
+            subject_export.expire(tenant, now=now)
+        except Exception:  # one tenant's failure must not stop the others
+            log.exception("deleted-account cleanup failed for tenant %s", tenant.pk)
+    return removed

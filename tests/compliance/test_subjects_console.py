@@ -1,0 +1,203 @@
+"""The data-subject request page: export with its archive, erase after a confirmation that
+counts what goes, the receipt, the check, bad input, roles and another tenant."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+
+import pytest
+from django.urls import reverse
+
+from apps.accounts.models import CloudUser
+from apps.compliance import subject_export
+from apps.compliance.models import SubjectRequest
+from apps.tenants.models import AuditEvent
+from apps.tenants.scoping import tenant_context
+from tests.compliance import subjects_kit as kit
+
+pytestmark = pytest.mark.django_db(databases=["default", "geo_us"])
+
+
+def url(tenant, name: str, *args) -> str:
+    return reverse(f"compliance:{name}", args=[tenant.slug, *args])
+
+
+@pytest.fixture
+def world(tenant_a):
+    return kit.seed(tenant_a)
+
+
+def _zip(response) -> zipfile.ZipFile:
+    return zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+
+
+def test_export_makes_an_archive_of_csv_and_json_per_kind(client, alice, tenant_a, world):
+    client.force_login(alice)
+    response = client.post(
+        url(tenant_a, "subjects"), {"subject": kit.ZED, "reference": "DSR-1", "kind": "export"}
+    )
+    with tenant_context(tenant_a):
+        row = SubjectRequest.objects.get()
+    assert response.status_code == 302 and response.url == url(tenant_a, "subject_detail", row.pk)
+    assert row.subject_label == "z***@contoso.test" and row.status == "done"
+    assert row.counts["activities"] == 5 and row.counts["accounts"] == 2
+
+    # Stored sealed: no clear text of the person and no ZIP header on disk.
+    stored = subject_export.path_for(tenant_a.id, row.pk).read_bytes()
+    assert kit.ZED.encode() not in stored and not stored.startswith(b"PK")
+
+    page = client.get(url(tenant_a, "subject_detail", row.pk))
+    assert page.status_code == 200 and b"Download the archive" in page.content
+
+    download = client.get(url(tenant_a, "subject_download", row.pk))
+    assert download.status_code == 200 and download["Content-Type"] == "application/zip"
+    archive = _zip(download)
+    names = set(archive.namelist())
+    for kind in ("profile", "accounts", "activities", "alerts", "governance", "discovery_usage"):
+        assert {f"{kind}.csv", f"{kind}.json"} <= names
+    manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["files"]["activities"]["rows"] == 5
+    activities = list(csv.DictReader(io.StringIO(archive.read("activities.csv").decode())))
+    assert len(activities) == 5
+    assert {"true", "false"} <= {a["is_private"] for a in activities}  # private ones included
+    assert kit.ZED_IP in {a["ip"] for a in activities}
+    profile = json.loads(archive.read("profile.json"))
+    assert [p["identity"] for p in profile] == [kit.ZED]
+    usage = json.loads(archive.read("discovery_usage.json"))
+    assert len(usage) == 2  # plain and pseudonymised
+    assert kit.BOB not in archive.read("activities.json").decode()
+
+    with tenant_context(tenant_a):
+        events = {e.action: e for e in AuditEvent.objects.filter(action__startswith="subjects.")}
+    assert set(events) == {"subjects.exported", "subjects.export_downloaded"}
+    for event in events.values():
+        assert event.details["request"] == str(row.pk)
+        assert "zed" not in json.dumps(event.details).lower()
+
+
+def test_erase_confirms_with_counts_then_removes_and_keeps_a_receipt(
+    client, alice, tenant_a, world
+):
+    client.force_login(alice)
+    data = {"subject": kit.ZED_OKTA, "reference": "DSR-2", "kind": "erase"}
+    preview = client.post(url(tenant_a, "subjects"), data)
+    assert preview.status_code == 200
+    assert b"Erase z***?" in preview.content and b"5 \xc3\x97 activities" in preview.content
+    with tenant_context(tenant_a):
+        assert CloudUser.objects.filter(pk=world.zed.pk).exists()  # nothing happened yet
+
+    unconfirmed = client.post(url(tenant_a, "subject_erase"), data)
+    assert unconfirmed.status_code == 400
+    with tenant_context(tenant_a):
+        assert CloudUser.objects.filter(pk=world.zed.pk).exists()
+
+    done = client.post(url(tenant_a, "subject_erase"), {**data, "confirm": "on"})
+    with tenant_context(tenant_a):
+        row = SubjectRequest.objects.get()
+        assert not CloudUser.objects.filter(pk=world.zed.pk).exists()
+        event = AuditEvent.objects.get(action="subjects.erased")
+    assert done.status_code == 302 and done.url == url(tenant_a, "subject_detail", row.pk)
+    assert row.counts["activities"] == 5 and row.counts["profile"] == 1
+    assert event.details == {"request": str(row.pk), "counts": row.counts}
+    receipt = client.get(url(tenant_a, "subject_detail", row.pk))
+    assert b"Receipt: what was removed" in receipt.content and b"alerts_deleted" in receipt.content
+    assert kit.leftovers(tenant_a, world.markers) == []
+
+    check = client.get(url(tenant_a, "subjects"), {"check": kit.ZED})
+    assert b"Erase on" in check.content
+    nobody = client.get(url(tenant_a, "subjects"), {"check": "someone@else.test"})
+    assert b"No request was made about this person." in nobody.content
+
+
+def test_erasing_deletes_earlier_export_archives(client, alice, tenant_a, world):
+    client.force_login(alice)
+    client.post(url(tenant_a, "subjects"), {"subject": kit.ZED, "reference": "x", "kind": "export"})
+    with tenant_context(tenant_a):
+        export = SubjectRequest.objects.get()
+    data = {"subject": kit.ZED, "reference": "y", "kind": "erase", "confirm": "on"}
+    client.post(url(tenant_a, "subject_erase"), data)
+    assert not subject_export.path_for(tenant_a.id, export.pk).exists()
+    gone = client.get(url(tenant_a, "subject_download", export.pk))
+    assert gone.status_code == 302
+    with tenant_context(tenant_a):
+        erase = SubjectRequest.objects.get(kind="erase")
+        assert erase.counts["exports_deleted"] == 1
+
+
+@pytest.mark.parametrize(
+    ("subject", "message"),
+    [
+        ("", b"This field is required."),
+        ("   ", b"This field is required."),
+        ("nobody@nowhere.test", b"No person or account with this identity"),
+    ],
+)
+def test_bad_input_is_a_400_with_the_reason(client, alice, tenant_a, world, subject, message):
+    client.force_login(alice)
+    for kind in ("export", "erase"):
+        response = client.post(
+            url(tenant_a, "subjects"), {"subject": subject, "reference": "r", "kind": kind}
+        )
+        assert response.status_code == 400 and message in response.content
+    with tenant_context(tenant_a):
+        assert not SubjectRequest.objects.exists()
+
+
+def test_readers_and_security_admins_are_refused(client, alice, rita, sam, tenant_a, world):
+    client.force_login(alice)
+    client.post(url(tenant_a, "subjects"), {"subject": kit.BOB, "reference": "r", "kind": "export"})
+    with tenant_context(tenant_a):
+        made = SubjectRequest.objects.get()
+    for person in (rita, sam):
+        client.force_login(person)
+        page = client.get(url(tenant_a, "subjects"))
+        assert page.status_code == 200 and b"Only global admins" in page.content
+        assert b"b***@contoso.test" not in page.content and b'name="subject"' not in page.content
+        assert client.get(url(tenant_a, "subjects"), {"check": kit.BOB}).status_code == 200
+        assert client.get(url(tenant_a, "subject_detail", made.pk)).status_code == 403
+        assert client.get(url(tenant_a, "subject_download", made.pk)).status_code == 403
+        data = {"subject": kit.ZED, "reference": "r", "kind": "export"}
+        assert client.post(url(tenant_a, "subjects"), data).status_code == 403
+        data = {**data, "kind": "erase", "confirm": "on"}
+        assert client.post(url(tenant_a, "subject_erase"), data).status_code == 403
+    with tenant_context(tenant_a):
+        assert list(SubjectRequest.objects.all()) == [made]
+        assert CloudUser.objects.filter(pk=world.zed.pk).exists()
+
+
+def test_another_tenant_gets_404_everywhere(client, alice, charlie, tenant_a, tenant_b, world):
+    client.force_login(alice)
+    client.post(url(tenant_a, "subjects"), {"subject": kit.ZED, "reference": "r", "kind": "export"})
+    with tenant_context(tenant_a):
+        row = SubjectRequest.objects.get()
+    client.force_login(charlie)
+    for name, args in [
+        ("subjects", ()),
+        ("subject_detail", (row.pk,)),
+        ("subject_download", (row.pk,)),
+    ]:
+        assert client.get(url(tenant_a, name, *args)).status_code == 404
+    data = {"subject": kit.ZED, "reference": "r", "kind": "erase", "confirm": "on"}
+    assert client.post(url(tenant_a, "subject_erase"), data).status_code == 404
+    # His own tenant has no such request or person.
+    assert client.get(url(tenant_b, "subject_detail", row.pk)).status_code == 404
+    refused = client.post(url(tenant_b, "subjects"), {**data, "kind": "export"})
+    assert refused.status_code == 400
+    with tenant_context(tenant_a):
+        assert CloudUser.objects.filter(pk=world.zed.pk).exists()
+
+
+def test_the_list_page_is_bounded_in_queries(
+    client, alice, tenant_a, world, django_assert_max_num_queries
+):
+    client.force_login(alice)
+    for n in range(3):
+        client.post(
+            url(tenant_a, "subjects"), {"subject": kit.BOB, "reference": f"r{n}", "kind": "export"}
+        )
+    with django_assert_max_num_queries(25):
+        page = client.get(url(tenant_a, "subjects"))
+    assert page.status_code == 200 and page.content.count(b"b***@contoso.test") == 3
