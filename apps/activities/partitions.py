@@ -81,3 +81,42 @@ def forget() -> None:
     """Drop the cache of known partitions (tests that recreate databases)."""
     with _lock:
         _known.clear()
+
+
+# --- Retention (apps.compliance.retention) ------------------------------------------------------
+
+
+def days_before(alias: str, day: date) -> list[date]:
+    """Days with a partition strictly before `day`, oldest first (retention drops these)."""
+    if not is_partitioned(alias):
+        return []
+    return sorted(d for d in existing_days(alias) if d < day)
+
+
+def rows_per_tenant(alias: str, day: date) -> dict[str, int]:
+    """Rows of one day partition per tenant id (a sequential scan of that one partition).
+
+    Locks the partition against writes (reads go on) until the caller's transaction ends, so
+    a drop in the same transaction removes exactly what was counted.
+    """
+    with connections[alias].cursor() as cursor:
+        cursor.execute(f'LOCK TABLE "{partition_name(day)}" IN SHARE MODE')
+        cursor.execute(
+            # The name is built from a date, never from input.
+            f'SELECT tenant_id, count(*) FROM "{partition_name(day)}" GROUP BY tenant_id'  # noqa: S608
+        )
+        return {str(tenant_id): count for tenant_id, count in cursor.fetchall()}
+
+
+def drop_partition(alias: str, day: date) -> None:
+    """Drop one day partition (in the caller's transaction: it commits or rolls back with it).
+
+    DROP of a partition locks the parent table briefly; it is a catalogue change, so its cost
+    and its WAL do not grow with the rows it holds (bench/retention.py measures it).
+    """
+    with connections[alias].cursor() as cursor:
+        cursor.execute(f'DROP TABLE IF EXISTS "{partition_name(day)}"')
+    with _lock:
+        known = _known.get(alias)
+        if known is not None:
+            known.discard(day)

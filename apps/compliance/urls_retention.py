@@ -2,12 +2,8 @@
 
 from django.urls import path
 
-from apps.tenants.views.console import section
+from .views_retention import RetentionView
 
 urlpatterns = [
-    path(
-        "retention/",
-        section("settings", "Retention", "Retention periods", "Being built (issue 6)."),
-        name="retention",
-    ),
+    path("retention/", RetentionView.as_view(), name="retention"),
 ]

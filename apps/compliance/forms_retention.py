@@ -1,0 +1,37 @@
+"""The retention settings form: each period 1..the deployment maximum, blank for the maximum."""
+
+from __future__ import annotations
+
+from django import forms
+
+from .models import RetentionSettings
+from .retention import SETTINGS_FIELDS, ceiling
+
+LABELS = {
+    "activities_days": "Activity log",
+    "discovery_days": "Discovery data",
+    "alerts_days": "Alerts",
+    "governance_days": "Governance log",
+    "deleted_accounts_days": "Deleted accounts",
+}
+
+
+class RetentionForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in SETTINGS_FIELDS:
+            most = ceiling(name)
+            self.fields[name] = forms.IntegerField(
+                label=f"{LABELS[name]} (days)",
+                required=False,
+                min_value=1,
+                max_value=most,
+                help_text=f"1 to {most}; leave blank to keep the deployment maximum ({most}).",
+            )
+
+    @classmethod
+    def initial_for(cls, row: RetentionSettings | None) -> dict:
+        return {name: getattr(row, name, None) for name in SETTINGS_FIELDS}
+
+    def values(self) -> dict[str, int | None]:
+        return {name: self.cleaned_data.get(name) for name in SETTINGS_FIELDS}
