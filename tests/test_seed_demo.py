@@ -25,6 +25,7 @@ from guardian.models import UserObjectPermission
 from apps.accounts.models import Account, CloudUser
 from apps.activities.models import Activity, IpRange
 from apps.alerts.models import Alert, AlertStatus, Policy, PolicyKind, Resolution
+from apps.compliance.models import PrivacySettings, ScopeRule
 from apps.connectors.models import AppInstance
 from apps.governance.models import GovernanceAction, GovernanceStatus
 from apps.tenants.management.commands.seed_demo import DEMO_TENANTS, DEMO_USERS, app_steps
@@ -69,6 +70,11 @@ def snapshot() -> dict[str, list]:
                     GovernanceAction,
                 )
             }
+            rows[f"privacy:{tenant.slug}"] = (
+                Activity.objects.filter(is_private=True).count(),
+                sorted(ScopeRule.objects.values_list("name", "kind")),
+                list(PrivacySettings.objects.values_list("private_groups", flat=True)),
+            )
             rows[f"alerts:{tenant.slug}"] = sorted(
                 Alert.objects.values_list("number", "status", "resolution", "trigger_count")
             )
@@ -124,6 +130,10 @@ def test_seed_demo_twice_gives_the_same_rows():
             GovernanceStatus.RETRYING,
             GovernanceStatus.PENDING,
         } <= outcomes
+    # The privacy demo: HR's newest activities are private, Legal is out of scope in GitHub.
+    private, rules, _groups = first["privacy:contoso"]
+    assert private == 40
+    assert rules == [("Legal is not monitored in GitHub (works council agreement)", "exclude")]
 
 
 @pytest.mark.django_db(databases="__all__")
