@@ -1,5 +1,17 @@
-"""Role-matrix rows of the privacy pages and API: private (merged by tests/role_matrix.py)."""
+"""Role-matrix rows of private activities (merged by tests/role_matrix.py).
 
-from tests.role_matrix import MEMBERS_READ, NO_POST  # noqa: F401
+Revealing private activities needs VIEW_PRIVATE (global admins): the justification page is theirs
+alone, and an empty justification is invalid (400, the form again). Hiding is a POST-only form;
+it needs the same right and sends the admin back to the log.
+"""
 
-ROWS: dict[str, dict[str, tuple]] = {}
+from __future__ import annotations
+
+from tests.role_matrix import GLOBAL_ADMIN_ONLY_READ, GLOBAL_ADMIN_WRITE, LOGIN, NO_POST
+
+_STRANGER = 404
+
+ROWS: dict[str, dict[str, tuple]] = {
+    "activities:reveal-private": {"GET": GLOBAL_ADMIN_ONLY_READ, "POST": GLOBAL_ADMIN_WRITE},
+    "activities:hide-private": {"GET": NO_POST, "POST": (LOGIN, 403, 403, 302, _STRANGER)},
+}

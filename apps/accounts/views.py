@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.core.paginator import Paginator
 
+from apps.activities import privacy
 from apps.activities import selectors as activity_selectors
-from apps.activities.views import flag
+from apps.activities.views import flag, private_context
 from apps.alerts import selectors as alert_selectors
 from apps.alerts.views import governance_partial
 from apps.tenants.permissions import Action
@@ -60,7 +61,8 @@ class DirectoryView(TenantTemplateView):
 
 class PersonPageView(TenantTemplateView):
     """A person's entity page: profile, accounts per app, groups, recent activity, IPs and
-    countries of the last 30 days, and alerts."""
+    countries of the last 30 days, and alerts. Private activities are left out of the list and
+    the figures unless this reader revealed them (spec 1.6)."""
 
     template_name = "accounts/detail.html"
     section = "users"
@@ -68,7 +70,9 @@ class PersonPageView(TenantTemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         item = selectors.person(kwargs["user_id"])
-        insights = activity_selectors.person_insights(item.id, recent=RECENT_ACTIVITIES)
+        insights = activity_selectors.person_insights(
+            item.id, recent=RECENT_ACTIVITIES, include_private=privacy.is_revealed(self.request)
+        )
         slug = self.tenant.slug
         context.update(
             view=selectors.person_view(item),
@@ -82,6 +86,7 @@ class PersonPageView(TenantTemplateView):
             log_url=activity_selectors.log_url(slug, user=item.id),
             export_query=f"user={item.id}",
             insight_days=activity_selectors.INSIGHT_DAYS,
+            **private_context(self.request),
         )
         # Alerts about this person (open ones first) and governance of their accounts.
         context.update(

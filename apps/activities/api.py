@@ -12,6 +12,11 @@ neither shift nor repeat a page:
   No `total` is given: counting every match of a filter over millions of rows would cost more
   than the page itself.
 POST here is a query that writes nothing, so it needs only the right to read.
+
+Private activities (spec 1.6, `privacy.py`) are left out of every answer. A token whose
+principal holds "view private activities" may ask for them on the list, one activity and the
+POST query with `?include_private=true&justification=<why>`; each such request is written to
+the audit log. Anyone else asking gets 403. The export never includes them.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from rest_framework.response import Response
 from apps.tenants.api.base import TenantScopedViewSet
 from apps.tenants.permissions import Action, may
 
-from . import export, query, selectors
+from . import export, privacy, query, selectors
 from .categories import label as type_label
 from .filtersets import ActivityFilterSet
 from .models import Activity, IpCategory
@@ -251,15 +256,25 @@ class JSONAnswers(DefaultContentNegotiation):
 
 @extend_schema(tags=["activities"])
 @extend_schema_view(
-    list=extend_schema(summary="Activities, newest first (console filters, cursor pages)"),
-    retrieve=extend_schema(summary="One activity with its raw record"),
+    list=extend_schema(
+        summary="Activities, newest first (console filters, cursor pages)",
+        parameters=privacy.API_PARAMETERS,
+    ),
+    retrieve=extend_schema(
+        summary="One activity with its raw record (404 for a private one unless asked for)",
+        parameters=privacy.API_PARAMETERS,
+    ),
     create=extend_schema(
         summary="Query activities with the JSON filter language (spec 7.2)",
         request=ActivityQuerySerializer,
         responses={200: ActivityQueryAnswerSerializer},
+        parameters=privacy.API_PARAMETERS,
     ),
     export=extend_schema(
-        summary="CSV export of the filtered activities (streamed; needs the export right)",
+        summary=(
+            "CSV export of the filtered activities (streamed; needs the export right; private "
+            "activities are never exported)"
+        ),
         filters=True,
         responses={(200, "text/csv"): OpenApiTypes.STR},
     ),
@@ -277,10 +292,18 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSc
     http_method_names = ["get", "post", "head", "options"]
 
     def scoped_queryset(self):
+        # Private activities: only when asked for by someone allowed (audited), never in the
+        # export (an outbound copy; `shareable`). Decided once per request.
+        if self.action == "export":
+            return selectors.shareable(selectors.activity_list())
+        if not hasattr(self, "_include_private"):
+            self._include_private = privacy.api_wants_private(
+                self.request, endpoint=self.action or ""
+            )
         # The detail shows the raw record; lists, queries and the export leave it out.
         if self.action == "retrieve":
-            return selectors.activities()
-        return selectors.activity_list()
+            return selectors.activities(include_private=self._include_private)
+        return selectors.activity_list(include_private=self._include_private)
 
     def get_serializer_class(self):
         return ActivityDetailSerializer if self.action == "retrieve" else ActivitySerializer

@@ -13,6 +13,11 @@ with its filters and row count *before* any row leaves: the count is taken first
 are bounded to those ingested before the export started so that the count and the file agree
 while ingestion keeps writing.
 
+Private activities (spec 1.5/1.6) are never exported, whatever the exporter's permissions and
+even while they are revealed to them on the page: `prepare` reads through `privacy.shareable`.
+Every file says so in its `X-Private-Activities: excluded` response header and its audit
+record; a file exported while private activities were revealed also ends with a notice line.
+
 Cells are guarded against formula injection: a value starting with = + - @ (or a tab or
 carriage return) is prefixed with an apostrophe, because app data (object names, user agents)
 is chosen by outsiders and a spreadsheet would otherwise run it.
@@ -34,6 +39,7 @@ from apps.tenants import audit
 from apps.tenants.models import Tenant
 from apps.tenants.scoping import tenant_context
 
+from . import privacy
 from .categories import label as type_label
 from .models import Activity, IpCategory
 
@@ -128,14 +134,24 @@ class Export:
     queryset: QuerySet[Activity]  # filtered, ordered, bounded: exactly the rows of the file
     rows: int  # how many rows the file holds (at most ROW_CAP)
     capped: bool  # True when more rows matched than the cap
+    note_private: bool = False  # end the file with the "private activities left out" notice
 
 
-def prepare(queryset: QuerySet[Activity]) -> Export:
-    """Bound `queryset` to what exists now and count it (up to the cap, cheaply)."""
+PRIVATE_NOTICE = (
+    "# Private activities (people in activity-privacy groups) are never exported, even while "
+    "they are shown in the console."
+)
+
+
+def prepare(queryset: QuerySet[Activity], *, note_private: bool = False) -> Export:
+    """Bound `queryset` to what exists now, without private activities, and count it (up to
+    the cap, cheaply)."""
     started = timezone.now()
-    bounded = queryset.filter(ingested_at__lte=started).order_by("-occurred_at", "-id")
+    bounded = (
+        privacy.shareable(queryset).filter(ingested_at__lte=started).order_by("-occurred_at", "-id")
+    )
     matched = bounded.select_related(None).order_by()[: ROW_CAP + 1].count()
-    return Export(bounded[:ROW_CAP], min(matched, ROW_CAP), matched > ROW_CAP)
+    return Export(bounded[:ROW_CAP], min(matched, ROW_CAP), matched > ROW_CAP, note_private)
 
 
 def lines(tenant: Tenant, export: Export) -> Iterator[str]:
@@ -153,6 +169,8 @@ def lines(tenant: Tenant, export: Export) -> Iterator[str]:
                     "the filters (e.g. the date range) to export the rest."
                 ]
             )
+        if export.note_private:
+            yield writer.writerow([PRIVATE_NOTICE])
 
 
 def stream(
@@ -163,15 +181,23 @@ def stream(
     actor=None,
     request=None,
     filename_hint: str = "activities",
+    note_private: bool = False,
 ) -> StreamingHttpResponse:
-    """Audit the export, then stream it. `queryset` is the scoped, filtered activity set."""
-    export = prepare(queryset)
+    """Audit the export, then stream it. `queryset` is the scoped, filtered activity set;
+    private activities are dropped here whatever it holds. `note_private`: the exporter sees
+    private activities on the page, so the file says they were left out."""
+    export = prepare(queryset, note_private=note_private)
     audit.record(
         tenant,
         "activities.exported",
         actor=actor,
         request=request,
-        details={"filters": filters, "rows": export.rows, "capped": export.capped},
+        details={
+            "filters": filters,
+            "rows": export.rows,
+            "capped": export.capped,
+            "private_activities": "excluded",
+        },
     )
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response = StreamingHttpResponse(lines(tenant, export), content_type="text/csv; charset=utf-8")
@@ -179,6 +205,7 @@ def stream(
         f'attachment; filename="{filename_hint}-{tenant.slug}-{stamp}.csv"'
     )
     response["Cache-Control"] = "no-store"
+    response["X-Private-Activities"] = "excluded"
     return response
 
 

@@ -1,6 +1,10 @@
 """Reads of the activity log: the scoped queryset, keyset pages, one activity, a person's
 activity aggregates, and the search-bar providers for IP addresses and object names.
 
+Private activities (spec 1.6, `privacy.py`) are left out of every read here unless the caller
+passes `include_private=True`, which it may only do for a reader who revealed them; outbound
+paths use `shareable()` and never pass it.
+
 Paging is keyset on (occurred_at DESC, id DESC), the order of the index
 `activities_activity_log (tenant_id, occurred_at DESC, id DESC)`: a page is "the next N rows
 after this position", so rows ingested while someone pages never shift a page (OFFSET would
@@ -25,7 +29,7 @@ from django.utils.http import urlencode
 from apps.tenants.permissions import Action
 from apps.tenants.search import SearchHit, register
 
-from . import query
+from . import privacy, query
 from .categories import label as type_label
 from .models import Activity, IpCategory
 
@@ -34,9 +38,15 @@ MAX_PAGE_SIZE = 500
 INSIGHT_DAYS = 30  # the window of a person's insights (spec 1.2.2, "User" tab)
 
 
-def activities() -> QuerySet[Activity]:
-    """The current tenant's activities with the rows every list shows (no N+1)."""
-    return Activity.objects.select_related("app_instance", "account", "user")
+# Every outbound path (CSV export, API, SIEM, webhooks) reads through this; see privacy.py.
+shareable = privacy.shareable
+
+
+def activities(*, include_private: bool = False) -> QuerySet[Activity]:
+    """The current tenant's activities with the rows every list shows (no N+1); private ones
+    only with `include_private` (a reader who revealed them)."""
+    queryset = Activity.objects.select_related("app_instance", "account", "user")
+    return privacy.visible(queryset, include_private=include_private)
 
 
 # What lists, exports and the API list read of an activity's app, account and person.
@@ -50,16 +60,17 @@ _LIST_RELATED = (
 )
 
 
-def activity_list() -> QuerySet[Activity]:
+def activity_list(*, include_private: bool = False) -> QuerySet[Activity]:
     """`activities()` for lists and exports: every column but the raw record (only the detail
     shows it, and it can be kilobytes per row), and of the joined rows only what a list shows."""
     columns = [f.name for f in Activity._meta.concrete_fields if f.name != "raw"]
-    return activities().only(*columns, *_LIST_RELATED)
+    return activities(include_private=include_private).only(*columns, *_LIST_RELATED)
 
 
-def activity(activity_id: uuid.UUID) -> Activity:
-    """One activity of the current tenant, or 404 (the same for another tenant's)."""
-    return get_object_or_404(activities(), pk=activity_id)
+def activity(activity_id: uuid.UUID, *, include_private: bool = False) -> Activity:
+    """One activity of the current tenant, or 404 (the same for another tenant's, and for a
+    private one not revealed to the reader: its existence is not confirmed)."""
+    return get_object_or_404(activities(include_private=include_private), pk=activity_id)
 
 
 def describe(item: Activity) -> str:
@@ -170,10 +181,15 @@ class PersonInsights:
     recent: list[Activity]
 
 
-def person_insights(user_id: uuid.UUID, *, recent: int = 20, top: int = 20) -> PersonInsights:
-    """The latest activities of one person and the IPs and countries of the last 30 days."""
+def person_insights(
+    user_id: uuid.UUID, *, recent: int = 20, top: int = 20, include_private: bool = False
+) -> PersonInsights:
+    """The latest activities of one person and the IPs and countries of the last 30 days
+    (private activities counted and listed only with `include_private`)."""
     since = timezone.now() - dt.timedelta(days=INSIGHT_DAYS)
-    mine = Activity.objects.filter(user_id=user_id)
+    mine = privacy.visible(
+        Activity.objects.filter(user_id=user_id), include_private=include_private
+    )
     window = mine.filter(occurred_at__gte=since)
     ips = list(
         window.exclude(ip__isnull=True)
@@ -193,7 +209,9 @@ def person_insights(user_id: uuid.UUID, *, recent: int = 20, top: int = 20) -> P
         ips=ips,
         countries=countries,
         recent=list(
-            activity_list().filter(user_id=user_id).order_by("-occurred_at", "-id")[:recent]
+            activity_list(include_private=include_private)
+            .filter(user_id=user_id)
+            .order_by("-occurred_at", "-id")[:recent]
         ),
     )
 
@@ -221,7 +239,9 @@ def search_ip(request, text: str) -> list[SearchHit]:
         address = query.normalise_ip(text)
     except ValueError:
         return []
-    seen = Activity.objects.filter(ip=address)
+    seen = privacy.visible(
+        Activity.objects.filter(ip=address), include_private=privacy.is_revealed(request)
+    )
     latest = seen.order_by("-occurred_at").values_list("occurred_at", "country").first()
     if latest is None:
         return []
@@ -240,7 +260,7 @@ def search_objects(request, text: str) -> list[SearchHit]:
         return []
     since = timezone.now() - dt.timedelta(days=SEARCH_WINDOW_DAYS)
     rows = list(
-        activity_list()
+        activity_list(include_private=privacy.is_revealed(request))
         .filter(occurred_at__gte=since)
         .filter(query.text_q(text, columns=("object_name",)))
         .order_by("-occurred_at", "-id")[:5]

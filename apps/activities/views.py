@@ -1,4 +1,5 @@
-"""Console pages of the activity log: the filtered list, one activity, the CSV export."""
+"""Console pages of the activity log: the filtered list, one activity, the CSV export, and the
+time-boxed reveal of private activities (spec 1.6, rules in `privacy.py`)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import json
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from apps.accounts.models import Account, CloudUser
 from apps.tenants.permissions import Action
 from apps.tenants.views.base import TenantTemplateView, TenantView
 
-from . import export, selectors
+from . import export, privacy, selectors
 from .categories import label as type_label
 from .filtersets import ActivityFilterSet
 
@@ -28,10 +30,21 @@ def flag(country: str) -> str:
     return "".join(chr(0x1F1E6 + ord(letter) - ord("A")) for letter in country.upper())
 
 
-def activity_filterset(request) -> ActivityFilterSet:
+def activity_filterset(request, *, include_private: bool = False) -> ActivityFilterSet:
     params = request.GET.copy()
     params.pop("cursor", None)
-    return ActivityFilterSet(params or None, queryset=selectors.activity_list(), request=request)
+    queryset = selectors.activity_list(include_private=include_private)
+    return ActivityFilterSet(params or None, queryset=queryset, request=request)
+
+
+def private_context(request) -> dict:
+    """What a page showing activities says about private ones: whether this reader may reveal
+    them and until when they are revealed (never how many are hidden)."""
+    return {
+        "private_can_reveal": privacy.may_view_private(request),
+        "private_until": privacy.revealed_until(request),
+        "private_reveal_minutes": privacy.REVEAL_MINUTES,
+    }
 
 
 def _filters_used(filterset: ActivityFilterSet) -> dict:
@@ -48,7 +61,8 @@ class ActivityLogView(TenantTemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        filterset = activity_filterset(self.request).fill_choices()
+        revealed = privacy.is_revealed(self.request)
+        filterset = activity_filterset(self.request, include_private=revealed).fill_choices()
         valid = filterset.is_valid() or not filterset.is_bound
         page = selectors.Page([], None, None)
         if valid:
@@ -75,6 +89,7 @@ class ActivityLogView(TenantTemplateView):
             filtered=bool(used) or not valid,
             pinned=self._pinned(used),
             export_query=self._query_without_cursor(),
+            **private_context(self.request),
         )
         return context
 
@@ -113,7 +128,9 @@ class ActivityDetailView(TenantTemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        item = selectors.activity(kwargs["activity_id"])
+        item = selectors.activity(
+            kwargs["activity_id"], include_private=privacy.is_revealed(self.request)
+        )
         slug = self.tenant.slug
         who = (
             {"user": item.user_id} if item.user_id else {"actor": item.actor} if item.actor else {}
@@ -141,12 +158,14 @@ class ActivityDetailView(TenantTemplateView):
             ip_category=selectors.ip_category_label(item.ip_category),
             raw=json.dumps(item.raw, indent=2, sort_keys=True, ensure_ascii=False, default=str),
             similar=similar,
+            **private_context(self.request),
         )
         return context
 
 
 class ActivityExportView(TenantView):
-    """CSV of the filtered log (same parameters as the page), streamed and audited."""
+    """CSV of the filtered log (same parameters as the page), streamed and audited. Private
+    activities are never in it, even while revealed (the file then says so)."""
 
     read_action = Action.EXPORT
 
@@ -166,4 +185,58 @@ class ActivityExportView(TenantView):
             filters=filters,
             request=request,
             filename_hint=hint,
+            note_private=privacy.is_revealed(request),
         )
+
+
+def _safe_next(request, tenant) -> str:
+    """Where to go after revealing or hiding: a page of this site, else the activity log."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("activities:list", args=[tenant.slug])
+
+
+class RevealPrivateView(TenantTemplateView):
+    """Ask why, then show private activities to this user in this tenant for a while (spec 1.6:
+    "Show private activities" -> confirm, written to the audit log)."""
+
+    template_name = "activities/reveal.html"
+    section = "activities"
+    read_action = Action.VIEW_PRIVATE
+    write_action = Action.VIEW_PRIVATE
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.setdefault("form", privacy.JustificationForm())
+        context.update(next=_safe_next(self.request, self.tenant), **private_context(self.request))
+        return context
+
+    def post(self, request, *args, **kwargs):
+        form = privacy.JustificationForm(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        until = privacy.reveal(
+            tenant=self.tenant,
+            actor=request.user,
+            request=request,
+            justification=form.cleaned_data["justification"],
+        )
+        messages.success(
+            request, f"Private activities are shown to you until {until:%H:%M} UTC (audited)."
+        )
+        return redirect(_safe_next(request, self.tenant))
+
+
+class HidePrivateView(TenantView):
+    """End this user's reveal of private activities now."""
+
+    write_action = Action.VIEW_PRIVATE
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        privacy.hide(tenant=self.tenant, actor=request.user, request=request)
+        messages.success(request, "Private activities are hidden again.")
+        return redirect(_safe_next(request, self.tenant))

@@ -51,14 +51,19 @@ def alert(alert_id: uuid.UUID) -> Alert:
 @dataclass
 class LinkedActivities:
     rows: list[Activity]
-    linked: int  # links stored (at most AlertActivity.MAX_PER_ALERT)
+    linked: int  # links stored (at most AlertActivity.MAX_PER_ALERT), hidden private ones aside
     missing: int  # linked activities no longer in the log (retention purged them)
+    private: int = 0  # linked activities hidden because they are private (spec 1.6); not for
+    # pages: telling a reader how many are hidden is itself a leak
 
 
-def linked_activities(item: Alert, limit: int = ACTIVITIES_SHOWN) -> LinkedActivities:
+def linked_activities(
+    item: Alert, limit: int = ACTIVITIES_SHOWN, *, include_private: bool = False
+) -> LinkedActivities:
     """The activities an alert links, newest first. The activity table is partitioned by day,
     so they are looked up by id *and* the time range the links span: only those days' partitions
-    are read."""
+    are read. Private activities still raise alerts but are left out here unless the reader
+    revealed them (`include_private`); they are counted apart, not as purged."""
     links = list(
         AlertActivity.objects.filter(alert=item)
         .order_by("-occurred_at")
@@ -68,12 +73,15 @@ def linked_activities(item: Alert, limit: int = ACTIVITIES_SHOWN) -> LinkedActiv
         return LinkedActivities([], 0, 0)
     ids = [activity_id for activity_id, _ in links]
     times = [when for _, when in links]
-    found = activity_selectors.activity_list().filter(
-        id__in=ids, occurred_at__gte=min(times), occurred_at__lte=max(times)
-    )
+    span = {"id__in": ids, "occurred_at__gte": min(times), "occurred_at__lte": max(times)}
+    found = activity_selectors.activity_list(include_private=include_private).filter(**span)
     rows = list(found.order_by("-occurred_at", "-id")[:limit])
     present = len(rows) if len(rows) < limit else found.count()
-    return LinkedActivities(rows, len(links), len(links) - present)
+    hidden = 0
+    if present < len(links) and not include_private:
+        # Only when some links did not show: tell hidden private rows from purged ones.
+        hidden = Activity.objects.filter(is_private=True, **span).count()
+    return LinkedActivities(rows, len(links) - hidden, len(links) - present - hidden, hidden)
 
 
 def activity_log_url(tenant_slug: str, item: Alert, people: list[CloudUser]) -> str:
