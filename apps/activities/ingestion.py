@@ -41,6 +41,8 @@ from django.utils import timezone
 from apps.accounts.resolve import ActorIn, ActorKey, ActorResolver, actor_key
 from apps.alerts import evaluation
 from apps.alerts.tasks import evaluate
+from apps.compliance.inventory import retention_days
+from apps.compliance.models import DataKind
 from apps.compliance.scope import IngestionScope, ScopeDecision, sub_app_of
 from apps.tenants.scoping import current_tenant_or_none, tenant_context
 from apps.tenants.tasking import enqueue_on_commit
@@ -167,7 +169,9 @@ class _Ingestion:
         self.ranges = enrichment.range_table(tenant)
         self.ip_cache: dict = {}
         now = timezone.now()
-        self.oldest = now - timedelta(days=settings.ACTIVITY_RETENTION_DAYS)
+        # The tenant's own activity retention: older events would go at the next purge.
+        self.retention_days = retention_days(DataKind.ACTIVITIES)
+        self.oldest = now - timedelta(days=self.retention_days)
         self.latest = now + MAX_FUTURE
         self.writer = writer_for(self.alias, tenant.id, app_instance.pk, source)
         self.scope = IngestionScope(ScopeDecision.load(tenant), app_instance.pk)
@@ -215,7 +219,7 @@ class _Ingestion:
                 if when < oldest:
                     raise _Reject(
                         f"occurred_at {when:%Y-%m-%d} is older than the "
-                        f"{settings.ACTIVITY_RETENTION_DAYS}-day activity retention"
+                        f"{self.retention_days}-day activity retention"
                     )
                 if when > latest:
                     raise _Reject("occurred_at is more than 1 day in the future")

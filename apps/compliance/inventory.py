@@ -100,6 +100,11 @@ def effective_days(kind: str, retention: RetentionSettings | None) -> int:
     return min(own, ceiling) if own else ceiling
 
 
+def retention_days(kind: str) -> int:
+    """The current tenant's period for `kind` (ingestion refuses what is already past it)."""
+    return effective_days(kind, RetentionSettings.objects.first())
+
+
 def deleted_accounts_days(retention: RetentionSettings | None) -> int:
     ceiling = settings.DELETED_ACCOUNT_RETENTION_DAYS
     own = retention.deleted_accounts_days if retention is not None else None

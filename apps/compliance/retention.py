@@ -33,7 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from apps.activities import partitions
@@ -89,30 +89,41 @@ def update_settings(
                 name, f"Must be between 1 and {ceiling(name)} days (the deployment maximum)."
             )
     alias = tenant.db_alias
-    with transaction.atomic(using=alias):
-        row = (
-            RetentionSettings.unscoped_objects.using(alias)
-            .select_for_update()
-            .filter(tenant_id=tenant.id)
-            .first()
-        ) or RetentionSettings(tenant_id=tenant.id)
-        changes = {
-            name: [getattr(row, name), value]
-            for name, value in values.items()
-            if getattr(row, name) != value
-        }
-        for name, value in values.items():
-            setattr(row, name, value)
-        row.save(using=alias)
-        if changes:  # in the same transaction: no change without its audit record
-            audit.record(
-                tenant,
-                "retention.update",
-                actor=actor,
-                request=request,
-                target=row,
-                details=changes,
-            )
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic(using=alias):
+                return _save_settings(tenant, alias, values, actor, request)
+        except IntegrityError:
+            # Two first saves at once: the other one created the row; change that one.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _save_settings(tenant, alias, values, actor, request) -> RetentionSettings:
+    row = (
+        RetentionSettings.unscoped_objects.using(alias)
+        .select_for_update()
+        .filter(tenant_id=tenant.id)
+        .first()
+    ) or RetentionSettings(tenant_id=tenant.id)
+    changes = {
+        name: [getattr(row, name), value]
+        for name, value in values.items()
+        if getattr(row, name) != value
+    }
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.save(using=alias)
+    if changes:  # in the same transaction: no change without its audit record
+        audit.record(
+            tenant,
+            "retention.update",
+            actor=actor,
+            request=request,
+            target=row,
+            details=changes,
+        )
     return row
 
 

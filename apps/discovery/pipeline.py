@@ -39,6 +39,8 @@ from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.compliance.inventory import retention_days
+from apps.compliance.models import DataKind
 from apps.tenants.scoping import current_tenant
 
 from . import spool
@@ -206,13 +208,23 @@ def _text(stream, name: str, budget: list[int]) -> io.TextIOWrapper:
 class Run:
     """One upload's processing; `feed` is also what the benchmark drives without a database."""
 
-    def __init__(self, *, parser_factory, matcher: Matcher, pseudonymizer, label: str) -> None:
+    def __init__(
+        self,
+        *,
+        parser_factory,
+        matcher: Matcher,
+        pseudonymizer,
+        label: str,
+        max_age_days: int | None = None,
+    ) -> None:
         self.parser_factory = parser_factory
         self.label = label
         self.tally = Tally()
         self.aggregates = Aggregates(matcher, pseudonymizer)
         now = int(time.time())
-        self.min_ts = now - settings.DISCOVERY_MAX_AGE_DAYS * DAY
+        # The tenant's discovery retention: older lines would only be purged the next night.
+        self.max_age_days = max_age_days or settings.DISCOVERY_MAX_AGE_DAYS
+        self.min_ts = now - self.max_age_days * DAY
         self.max_ts = now + DAY
         self.progress = None  # callable(tally) every PROGRESS_EVERY lines
 
@@ -239,9 +251,7 @@ class Run:
             ts, src, user, host, dst_ip, up, down, blocked = record
             if ts < min_ts or ts > max_ts:
                 reason = (
-                    f"older than {settings.DISCOVERY_MAX_AGE_DAYS} days"
-                    if ts < min_ts
-                    else "dated in the future"
+                    f"older than {self.max_age_days} days" if ts < min_ts else "dated in the future"
                 )
                 tally.skip(reason, name, number)
                 skipped_here += 1
@@ -405,6 +415,7 @@ def process(upload_id) -> str:
         matcher=matcher_for_tenant(),
         pseudonymizer=Pseudonymizer(tenant) if upload.anonymize else None,
         label=_format_label(report.log_format, report.custom_parser),
+        max_age_days=retention_days(DataKind.DISCOVERY),
     )
     try:
         aggregates, done_bytes = _parse_files(upload, run)
