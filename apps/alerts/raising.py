@@ -199,16 +199,26 @@ def describe_row(row) -> str:
     return f"{row.occurred_at:%Y-%m-%d %H:%M} {row.action_type}{where}{country}"
 
 
+PRIVATE_EVIDENCE = "A private activity (details hidden: the person is in a privacy group)"
+
+
 def _merge_facts(alert: Alert, finding: Finding) -> None:
     ips = list(alert.ips)
     for row in finding.rows:
-        if row.ip and row.ip not in ips and len(ips) < MAX_IPS:
+        if row.ip and not row.is_private and row.ip not in ips and len(ips) < MAX_IPS:
             ips.append(row.ip)
     alert.ips = ips
     evidence = list(alert.evidence)
     # Findings without their own evidence show their first activities (built only for the
-    # findings that raise or fold, not for those the daily limit holds back).
-    lines = finding.evidence or [describe_row(row) for row in finding.rows[:5]]
+    # findings that raise or fold, not for those the daily limit holds back). Private
+    # activities still raise alerts, but what an alert shows everyone keeps their details out,
+    # including a detection's own evidence lines, which may quote them.
+    if any(row.is_private for row in finding.rows):
+        lines = [
+            PRIVATE_EVIDENCE if row.is_private else describe_row(row) for row in finding.rows[:5]
+        ]
+    else:
+        lines = finding.evidence or [describe_row(row) for row in finding.rows[:5]]
     for line in lines:
         if line not in evidence and len(evidence) < MAX_EVIDENCE:
             evidence.append(line[:300])

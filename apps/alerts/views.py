@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from apps.accounts.models import Account, CloudUser
+from apps.activities import privacy
 from apps.activities import selectors as activity_selectors
 from apps.activities.export import describe_filters
 from apps.activities.views import flag
@@ -242,7 +243,10 @@ class AlertDetailView(TenantTemplateView):
         slug = self.tenant.slug
         people = list(item.users.all())
         accounts = list(item.accounts.all())
-        linked = selectors.linked_activities(item)
+        # Private activities show only while this reader has revealed them (audited).
+        linked = selectors.linked_activities(
+            item, include_private=privacy.is_revealed(self.request)
+        )
         can_manage = self.may(Action.MANAGE_ALERTS)
         context.update(
             item=item,

@@ -251,6 +251,21 @@ def test_alert_page_leaves_private_linked_activities_out(client, rita, tenant_a)
         assert str(hidden) not in page
 
 
+def test_alert_page_shows_private_linked_activities_while_revealed(client, alice, tenant_a):
+    app = logdata.app(tenant_a, "Contoso Mail")
+    pat = logdata.person(tenant_a, "pat@alpha.test", "Pat Private")
+    alert = alertdata.make_alert(tenant_a, app=app, person=pat, activities=3)
+    with tenant_context(tenant_a):
+        ids = list(alert.activity_links.values_list("activity_id", flat=True))
+        Activity.objects.filter(id__in=ids[:2]).update(is_private=True)
+    url = reverse("alerts:detail", args=[tenant_a.slug, alert.pk])
+    client.force_login(alice)
+    assert "1 activity linked" in client.get(url).content.decode()
+    _reveal(client, tenant_a)
+    page = client.get(url).content.decode()
+    assert "3 activities linked" in page
+
+
 def test_log_query_count_while_revealed(client, alice, tenant_a, django_assert_max_num_queries):
     apps = [logdata.app(tenant_a, f"App {i}") for i in range(5)]
     rows = logdata.one_per_person(tenant_a, apps, 60, "p")

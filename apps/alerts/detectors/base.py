@@ -44,6 +44,7 @@ class Row:
     object_name: str
     object_type: str
     object_id: str
+    is_private: bool  # a privacy group's activity: its details stay out of the alert (spec 1.6)
     raw: dict  # {} unless a detection asked for it (Detector.raw_activity_types / _action_types)
 
     # Who did it, as a stable key: the person, else the account, else the actor name.

@@ -63,6 +63,7 @@ def row(when: dt.datetime, *, actor: str = "ann@a.example", country: str = "FR",
         "object_name": "",
         "object_type": "",
         "object_id": "",
+        "is_private": False,
         "raw": {},
     }
     values.update(fields)
