@@ -31,9 +31,9 @@ def _only(**methods) -> dict:
 ROWS: dict[str, dict[str, tuple]] = {
     # Every member may open the tab (it says who may act); only global admins see requests.
     "compliance:subjects": {"GET": MEMBERS_READ, "POST": _ADMIN_FORM},
-    "compliance:subject_erase": {"GET": NO_POST, "POST": _ADMIN_FORM},
-    "compliance:subject_detail": {"GET": _ADMIN_READ, "POST": NO_POST},
-    "compliance:subject_download": {"GET": _ADMIN_READ, "POST": NO_POST},
+    "compliance:subject-erase": {"GET": NO_POST, "POST": _ADMIN_FORM},
+    "compliance:subject-detail": {"GET": _ADMIN_READ, "POST": NO_POST},
+    "compliance:subject-download": {"GET": _ADMIN_READ, "POST": NO_POST},
     "api-privacy-subject-requests-list": _only(
         GET=(401, 403, 403, 200, 200), POST=(401, 403, 403, 400, 400)
     ),
@@ -43,8 +43,8 @@ ROWS: dict[str, dict[str, tuple]] = {
 
 
 @builds(
-    "compliance:subject_detail",
-    "compliance:subject_download",
+    "compliance:subject-detail",
+    "compliance:subject-download",
     "api-privacy-subject-requests-detail",
     "api-privacy-subject-requests-download",
 )

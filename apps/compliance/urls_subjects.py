@@ -6,11 +6,11 @@ from . import views_subjects as views
 
 urlpatterns = [
     path("requests/", views.SubjectsView.as_view(), name="subjects"),
-    path("requests/erase/", views.EraseView.as_view(), name="subject_erase"),
-    path("requests/<uuid:request_id>/", views.DetailView.as_view(), name="subject_detail"),
+    path("requests/erase/", views.EraseView.as_view(), name="subject-erase"),
+    path("requests/<uuid:request_id>/", views.DetailView.as_view(), name="subject-detail"),
     path(
         "requests/<uuid:request_id>/download/",
         views.DownloadView.as_view(),
-        name="subject_download",
+        name="subject-download",
     ),
 ]

@@ -89,7 +89,7 @@ class SubjectsView(SubjectsBase):
             form.add_error("subject", str(exc))
             return self.render_to_response(self.get_context_data(form=form), status=400)
         messages.success(request, "Export ready: download the archive below.")
-        return redirect(self.url("subject_detail", row.pk))
+        return redirect(self.url("subject-detail", row.pk))
 
 
 class EraseView(SubjectsView):
@@ -118,7 +118,7 @@ class EraseView(SubjectsView):
             form.add_error(None, str(exc))
             return self.render_to_response(self.get_context_data(form=form), status=400)
         messages.success(request, "Erased. The receipt below counts what was removed.")
-        return redirect(self.url("subject_detail", row.pk))
+        return redirect(self.url("subject-detail", row.pk))
 
 
 class DetailView(SubjectsBase):
@@ -147,7 +147,7 @@ class DownloadView(SubjectsBase):
             )
         except subject_export.ExportGone as exc:
             messages.error(request, str(exc))
-            return redirect(self.url("subject_detail", row.pk))
+            return redirect(self.url("subject-detail", row.pk))
         response = StreamingHttpResponse(stream, content_type="application/zip")
         name = f"subject-export-{row.pk}.zip"
         response["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -41,7 +41,7 @@ def test_export_makes_an_archive_of_csv_and_json_per_kind(client, alice, tenant_
     )
     with tenant_context(tenant_a):
         row = SubjectRequest.objects.get()
-    assert response.status_code == 302 and response.url == url(tenant_a, "subject_detail", row.pk)
+    assert response.status_code == 302 and response.url == url(tenant_a, "subject-detail", row.pk)
     assert row.subject_label == "z***@contoso.test" and row.status == "done"
     assert row.counts["activities"] == 5 and row.counts["accounts"] == 2
 
@@ -49,10 +49,10 @@ def test_export_makes_an_archive_of_csv_and_json_per_kind(client, alice, tenant_
     stored = subject_export.path_for(tenant_a.id, row.pk).read_bytes()
     assert kit.ZED.encode() not in stored and not stored.startswith(b"PK")
 
-    page = client.get(url(tenant_a, "subject_detail", row.pk))
+    page = client.get(url(tenant_a, "subject-detail", row.pk))
     assert page.status_code == 200 and b"Download the archive" in page.content
 
-    download = client.get(url(tenant_a, "subject_download", row.pk))
+    download = client.get(url(tenant_a, "subject-download", row.pk))
     assert download.status_code == 200 and download["Content-Type"] == "application/zip"
     archive = _zip(download)
     names = set(archive.namelist())
@@ -89,20 +89,20 @@ def test_erase_confirms_with_counts_then_removes_and_keeps_a_receipt(
     with tenant_context(tenant_a):
         assert CloudUser.objects.filter(pk=world.zed.pk).exists()  # nothing happened yet
 
-    unconfirmed = client.post(url(tenant_a, "subject_erase"), data)
+    unconfirmed = client.post(url(tenant_a, "subject-erase"), data)
     assert unconfirmed.status_code == 400
     with tenant_context(tenant_a):
         assert CloudUser.objects.filter(pk=world.zed.pk).exists()
 
-    done = client.post(url(tenant_a, "subject_erase"), {**data, "confirm": "on"})
+    done = client.post(url(tenant_a, "subject-erase"), {**data, "confirm": "on"})
     with tenant_context(tenant_a):
         row = SubjectRequest.objects.get()
         assert not CloudUser.objects.filter(pk=world.zed.pk).exists()
         event = AuditEvent.objects.get(action="subjects.erased")
-    assert done.status_code == 302 and done.url == url(tenant_a, "subject_detail", row.pk)
+    assert done.status_code == 302 and done.url == url(tenant_a, "subject-detail", row.pk)
     assert row.counts["activities"] == 5 and row.counts["profile"] == 1
     assert event.details == {"request": str(row.pk), "counts": row.counts}
-    receipt = client.get(url(tenant_a, "subject_detail", row.pk))
+    receipt = client.get(url(tenant_a, "subject-detail", row.pk))
     assert b"Receipt: what was removed" in receipt.content and b"alerts_deleted" in receipt.content
     assert kit.leftovers(tenant_a, world.markers) == []
 
@@ -118,9 +118,9 @@ def test_erasing_deletes_earlier_export_archives(client, alice, tenant_a, world)
     with tenant_context(tenant_a):
         export = SubjectRequest.objects.get()
     data = {"subject": kit.ZED, "reference": "y", "kind": "erase", "confirm": "on"}
-    client.post(url(tenant_a, "subject_erase"), data)
+    client.post(url(tenant_a, "subject-erase"), data)
     assert not subject_export.path_for(tenant_a.id, export.pk).exists()
-    gone = client.get(url(tenant_a, "subject_download", export.pk))
+    gone = client.get(url(tenant_a, "subject-download", export.pk))
     assert gone.status_code == 302
     with tenant_context(tenant_a):
         erase = SubjectRequest.objects.get(kind="erase")
@@ -157,12 +157,12 @@ def test_readers_and_security_admins_are_refused(client, alice, rita, sam, tenan
         assert page.status_code == 200 and b"Only global admins" in page.content
         assert b"b***@contoso.test" not in page.content and b'name="subject"' not in page.content
         assert client.get(url(tenant_a, "subjects"), {"check": kit.BOB}).status_code == 200
-        assert client.get(url(tenant_a, "subject_detail", made.pk)).status_code == 403
-        assert client.get(url(tenant_a, "subject_download", made.pk)).status_code == 403
+        assert client.get(url(tenant_a, "subject-detail", made.pk)).status_code == 403
+        assert client.get(url(tenant_a, "subject-download", made.pk)).status_code == 403
         data = {"subject": kit.ZED, "reference": "r", "kind": "export"}
         assert client.post(url(tenant_a, "subjects"), data).status_code == 403
         data = {**data, "kind": "erase", "confirm": "on"}
-        assert client.post(url(tenant_a, "subject_erase"), data).status_code == 403
+        assert client.post(url(tenant_a, "subject-erase"), data).status_code == 403
     with tenant_context(tenant_a):
         assert list(SubjectRequest.objects.all()) == [made]
         assert CloudUser.objects.filter(pk=world.zed.pk).exists()
@@ -176,14 +176,14 @@ def test_another_tenant_gets_404_everywhere(client, alice, charlie, tenant_a, te
     client.force_login(charlie)
     for name, args in [
         ("subjects", ()),
-        ("subject_detail", (row.pk,)),
-        ("subject_download", (row.pk,)),
+        ("subject-detail", (row.pk,)),
+        ("subject-download", (row.pk,)),
     ]:
         assert client.get(url(tenant_a, name, *args)).status_code == 404
     data = {"subject": kit.ZED, "reference": "r", "kind": "erase", "confirm": "on"}
-    assert client.post(url(tenant_a, "subject_erase"), data).status_code == 404
+    assert client.post(url(tenant_a, "subject-erase"), data).status_code == 404
     # His own tenant has no such request or person.
-    assert client.get(url(tenant_b, "subject_detail", row.pk)).status_code == 404
+    assert client.get(url(tenant_b, "subject-detail", row.pk)).status_code == 404
     refused = client.post(url(tenant_b, "subjects"), {**data, "kind": "export"})
     assert refused.status_code == 400
     with tenant_context(tenant_a):
