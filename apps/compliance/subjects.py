@@ -133,6 +133,35 @@ def label_of(subject: Subject, query: str) -> tuple[str, str]:
     return digest(subject.tenant, identity), mask(identity)
 
 
+# Plain words for the kinds in previews and receipts (keys of `preview` and of `counts`).
+KIND_LABELS = {
+    "profile": "profile",
+    "accounts": "accounts",
+    "memberships": "group memberships",
+    "activities": "activities",
+    "alerts": "alerts",
+    "alert_links": "links from alerts",
+    "alerts_deleted": "alerts deleted",
+    "alerts_redacted": "alerts kept for others, this person removed",
+    "governance": "governance actions",
+    "governance_redacted": "governance actions kept, this person removed",
+    "detector_state": "detection memories",
+    "match_windows": "policy match windows",
+    "discovery_usage": "Cloud Discovery usage rows",
+    "discovery_ip_usage": "Cloud Discovery usage rows by IP",
+    "exports_deleted": "earlier export archives deleted",
+}
+
+
+def labelled(counts: dict) -> list[tuple[str, int]]:
+    """`counts` as (plain words, number) pairs, in a stable order."""
+    return [
+        (KIND_LABELS.get(kind, kind.replace("_", " ")), n)
+        for kind, n in sorted(counts.items())
+        if isinstance(n, int)
+    ]
+
+
 def preview(subject: Subject) -> dict[str, int]:
     """How many rows of each export kind the subject has (what an erase removes)."""
     counts = {kind: personal.rows(subject, kind).count() for kind in personal.EXPORT_KINDS}

@@ -74,7 +74,7 @@ class SubjectsView(SubjectsBase):
                     {
                         **self.get_context_data(form=form),
                         "confirm_form": confirm,
-                        "preview": subjects.preview(subject),
+                        "preview": subjects.labelled(subjects.preview(subject)),
                         "label": subjects.mask(data["subject"]),
                     }
                 )
@@ -130,7 +130,7 @@ class DetailView(SubjectsBase):
         context = super().get_context_data(**kwargs)
         row = get_object_or_404(SubjectRequest, pk=self.kwargs["request_id"])
         context["row"] = row
-        context["counts"] = sorted(row.counts.items())
+        context["counts"] = subjects.labelled(row.counts)
         context["archive"] = subject_export.available(self.tenant, row)
         context["keep_days"] = subject_export.KEEP_DAYS
         return context

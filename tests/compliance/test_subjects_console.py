@@ -103,7 +103,7 @@ def test_erase_confirms_with_counts_then_removes_and_keeps_a_receipt(
     assert row.counts["activities"] == 5 and row.counts["profile"] == 1
     assert event.details == {"request": str(row.pk), "counts": row.counts}
     receipt = client.get(url(tenant_a, "subject-detail", row.pk))
-    assert b"Receipt: what was removed" in receipt.content and b"alerts_deleted" in receipt.content
+    assert b"Receipt: what was removed" in receipt.content and b"alerts deleted" in receipt.content
     assert kit.leftovers(tenant_a, world.markers) == []
 
     check = client.get(url(tenant_a, "subjects"), {"check": kit.ZED})
