@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from .models import RetentionSettings
-from .retention import SETTINGS_FIELDS, ceiling
+from .retention_settings import SETTINGS_FIELDS, ceiling
 
 LABELS = {
     "activities_days": "Activity log",

@@ -1,4 +1,5 @@
-"""The retention purge and the retention settings (writes; reads are in retention_selectors).
+"""The retention purge (writes; reads are in retention_selectors, the tenant's own periods in
+retention_settings).
 
 What goes, per geo database (`geo_aliases()`), daily from Celery beat:
 
@@ -30,14 +31,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connections, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from apps.activities import partitions
-from apps.tenants import audit
 from apps.tenants.models import Tenant
 from apps.tenants.routing import geo_aliases
 
@@ -45,87 +44,6 @@ from . import inventory
 from .models import DataKind, PurgeMethod, PurgeRun, PurgeStatus, RetentionSettings
 
 log = logging.getLogger(__name__)
-
-SETTINGS_FIELDS = (
-    "activities_days",
-    "discovery_days",
-    "alerts_days",
-    "governance_days",
-    "deleted_accounts_days",
-)
-
-
-class RetentionRefused(ValueError):
-    """A retention change that breaks a rule (e.g. longer than the deployment maximum)."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-
-
-# --- Settings ----------------------------------------------------------------------------------
-
-
-def ceiling(field: str) -> int:
-    """The deployment maximum for one settings field (`<kind>_days` or deleted accounts)."""
-    if field == "deleted_accounts_days":
-        return int(settings.DELETED_ACCOUNT_RETENTION_DAYS)
-    return inventory.max_days(field.removesuffix("_days"))
-
-
-def update_settings(
-    *, tenant: Tenant, values: dict[str, int | None], actor: Any, request: Any = None
-) -> RetentionSettings:
-    """Set the tenant's own periods (None: back to the deployment maximum); audited.
-
-    Only the fields in `values` change. A period must be 1..maximum: a tenant may shorten its
-    retention, never lengthen it past what the deployment keeps.
-    """
-    for name, value in values.items():
-        if name not in SETTINGS_FIELDS:
-            raise RetentionRefused(name, "Unknown retention setting.")
-        if value is not None and not 1 <= value <= ceiling(name):
-            raise RetentionRefused(
-                name, f"Must be between 1 and {ceiling(name)} days (the deployment maximum)."
-            )
-    alias = tenant.db_alias
-    for attempt in (1, 2):
-        try:
-            with transaction.atomic(using=alias):
-                return _save_settings(tenant, alias, values, actor, request)
-        except IntegrityError:
-            # Two first saves at once: the other one created the row; change that one.
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
-
-
-def _save_settings(tenant, alias, values, actor, request) -> RetentionSettings:
-    row = (
-        RetentionSettings.unscoped_objects.using(alias)
-        .select_for_update()
-        .filter(tenant_id=tenant.id)
-        .first()
-    ) or RetentionSettings(tenant_id=tenant.id)
-    changes = {
-        name: [getattr(row, name), value]
-        for name, value in values.items()
-        if getattr(row, name) != value
-    }
-    for name, value in values.items():
-        setattr(row, name, value)
-    row.save(using=alias)
-    if changes:  # in the same transaction: no change without its audit record
-        audit.record(
-            tenant,
-            "retention.update",
-            actor=actor,
-            request=request,
-            target=row,
-            details=changes,
-        )
-    return row
-
 
 # --- Purge: bookkeeping ------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from apps.tenants.views.base import TenantTemplateView
 
 from . import retention_selectors as selectors
 from .forms_retention import RetentionForm
-from .retention import RetentionRefused, update_settings
+from .retention_settings import RetentionRefused, update_settings
 
 RUNS_SHOWN = 20
 

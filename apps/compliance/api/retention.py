@@ -18,7 +18,7 @@ from apps.tenants.permissions import Action
 
 from .. import retention_selectors as selectors
 from ..models import PurgeRun, RetentionSettings
-from ..retention import SETTINGS_FIELDS, RetentionRefused, update_settings
+from ..retention_settings import SETTINGS_FIELDS, RetentionRefused, update_settings
 
 
 def _period_field() -> serializers.IntegerField:
