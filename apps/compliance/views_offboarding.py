@@ -80,11 +80,8 @@ class CancelView(OffboardingView):
         except offboarding.OffboardingError as exc:
             form.add_error(None, str(exc))
             return self.render_to_response(self.get_context_data(form=form), status=400)
-        messages.warning(
-            request,
-            f"The subscription is cancelled. Its data and keys will be deleted on "
-            f"{self.tenant.delete_after:%d %b %Y}; export it before then, or reactivate.",
-        )
+        # The banner every page now shows gives the deletion date; this only confirms the step.
+        messages.success(request, "Subscription cancelled.")
         return redirect("compliance:offboarding", self.tenant.slug)
 
 

@@ -89,6 +89,8 @@ def test_cancel_needs_the_slug_typed(client, alice, tenant_a, settings):
     page = client.get(_page(tenant_a)).content.decode()
     assert "Cancelled" in page and tenant_a.delete_after.strftime("%-d %b %Y") in page
     assert _url("reactivate", tenant_a) in page
+    # The date is said once, by the banner every page shows; the message only confirms.
+    assert "Subscription cancelled." in page and page.count("will be deleted on") == 1
     # A second cancel is refused with a message, nothing changes.
     again = client.post(_url("cancel", tenant_a), {"confirm": "alpha"})
     assert again.status_code == 400 and "cancelled" in again.content.decode()
