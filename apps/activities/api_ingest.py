@@ -30,7 +30,8 @@ from rest_framework.response import Response
 
 from apps.connectors.models import AppInstance
 from apps.tenants.api.base import TenantScopedViewSet
-from apps.tenants.api.errors import ErrorSerializer
+from apps.tenants.api.errors import Conflict, ErrorSerializer
+from apps.tenants.gate import collection_stopped
 from apps.tenants.permissions import Action
 
 from .events import EventIn, IngestResult, Rejection
@@ -293,6 +294,9 @@ class IngestViewSet(TenantScopedViewSet):
         ],
     )
     def create(self, request, *args, **kwargs):
+        stopped = collection_stopped(request.tenant)
+        if stopped:  # cancelled: the grace period keeps what is there, takes nothing new
+            raise Conflict(stopped)
         content_type = (request.content_type or "").split(";")[0].strip().lower()
         if content_type != JSON and content_type not in NDJSON:
             raise exceptions.UnsupportedMediaType(

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.tenants import audit
+from apps.tenants.gate import collection_stopped
 from apps.tenants.scoping import current_tenant
 from apps.tenants.tasking import enqueue_on_commit
 
@@ -121,6 +122,12 @@ def _start(report: Report, spooled: list[dict], *, source: str, actor) -> Upload
     return upload
 
 
+def _refuse_when_not_collecting(tenant) -> None:
+    stopped = collection_stopped(tenant)
+    if stopped:
+        raise DiscoveryRefused(stopped)
+
+
 def create_snapshot(
     *,
     name: str,
@@ -135,6 +142,7 @@ def create_snapshot(
 ) -> Upload:
     """A snapshot report from uploaded files; parsing starts once the transaction commits."""
     tenant = current_tenant()
+    _refuse_when_not_collecting(tenant)
     check_format(log_format, custom_parser)
     if not name.strip():
         raise DiscoveryRefused("Give the report a name.", "name")
@@ -223,6 +231,7 @@ def upload_to_source(
 ) -> Upload:
     """Feed a data source's continuous report with more log files."""
     tenant = current_tenant()
+    _refuse_when_not_collecting(tenant)
     report = Report.objects.get(data_source=data_source)
     spooled = _spool_files(files)
     try:

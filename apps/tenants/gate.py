@@ -41,6 +41,16 @@ def countries_allow(countries: list[str], ip: str | None) -> bool:
     return country_of(ip) in {c.upper() for c in countries}
 
 
+def collection_stopped(tenant: Tenant) -> str | None:
+    """Why no new data is taken for `tenant` (its subscription does not run), or None."""
+    if tenant.status == TenantStatus.ACTIVE:
+        return None
+    return (
+        f"The subscription of {tenant.name} is {tenant.get_status_display().lower()}: "
+        "no new data is collected."
+    )
+
+
 def access_denial(tenant: Tenant, ip: str | None) -> Denial | None:
     """Why a request from `ip` may not use `tenant`, or None when it may."""
     # A cancelled tenant stays reachable through its grace period, so its admins can take their

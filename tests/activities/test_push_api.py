@@ -294,3 +294,12 @@ def test_schema_documents_the_endpoint(rita, tenant_a):
     assert "source_event_id" in operation["description"]
     answer = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
     assert answer.endswith("/IngestAnswer")
+
+
+def test_a_cancelled_tenant_takes_no_new_activities(sam_client, tenant_a, app):
+    tenant_a.status = "cancelled"
+    tenant_a.save(update_fields=["status"])
+    error = assert_error(post_json(sam_client, [pushed(1)]), 409, "conflict")
+    assert "no new data is collected" in error["message"]
+    with tenant_context(tenant_a):
+        assert not Activity.objects.exists()

@@ -294,3 +294,18 @@ def test_bodies_past_the_memory_limit_stream(as_sam, tenant_a, settings):
     assert (raw.status_code, parts.status_code) == (202, 202)
     with tenant_context(tenant_a):
         assert [u.bytes_total for u in Upload.objects.all()] == [len(body), len(body)]
+
+
+def test_a_cancelled_tenant_uploads_nothing(as_sam, tenant_a, discovery_spool):
+    source = make_source(tenant_a)
+    tenant_a.status = "cancelled"
+    tenant_a.save(update_fields=["status"])
+    data = {"name": "S", "log_format": "squid_native", "files": [log_file("a.log")]}
+    refused = as_sam.post(SNAPSHOTS, data, format="multipart")
+    assert refused.status_code == 400
+    assert "no new data is collected" in str(refused.json()["error"]["details"])
+    again = as_sam.post(uploads_url(source), {"files": [log_file("b.log")]}, format="multipart")
+    assert again.status_code == 400
+    with tenant_context(tenant_a):
+        assert not Upload.objects.exists()
+    assert spooled(discovery_spool) == []
