@@ -38,6 +38,7 @@ from apps.tenants.models import (
     TenantStatus,
 )
 from apps.tenants.routing import _alias_cache, geo_aliases
+from apps.tenants.tasking import OutOfTime
 
 from . import crypto
 from .inventory import tenant_models
@@ -360,6 +361,8 @@ def delete_due_tenants(now=None) -> int:
     for tenant_id in due_tenant_ids(now):
         try:
             record = delete_tenant(tenant_id=tenant_id, due_at=now)
+        except OutOfTime:
+            raise  # the task's time is up: the deletion is restartable, the next run carries on
         except Exception:  # one tenant's failure must not stop the others; retried next run
             log.exception("deleting tenant %s failed; the next sweep carries on", tenant_id)
             continue

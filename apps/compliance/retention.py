@@ -39,6 +39,7 @@ from django.utils import timezone
 from apps.activities import partitions
 from apps.tenants.models import Tenant
 from apps.tenants.routing import geo_aliases
+from apps.tenants.tasking import OutOfTime
 
 from . import inventory
 from .models import DataKind, PurgeMethod, PurgeRun, PurgeStatus, RetentionSettings
@@ -400,6 +401,8 @@ def _purge_database(alias: str, tenants: list, *, now: datetime, tally: Tally) -
     if partitions.is_partitioned(alias):
         try:
             drop_activity_partitions(alias, now=now, tally=tally)
+        except OutOfTime:
+            raise  # the task's time is up: what committed stays, the next run carries on
         except Exception as exc:
             log.exception("retention: dropping partitions in %s failed", alias)
             tally.errors += 1
@@ -411,6 +414,8 @@ def _purge_database(alias: str, tenants: list, *, now: datetime, tally: Tally) -
                     purge_activities(alias, tenant, retention, now=now, tally=tally)
                 else:
                     purge_batched(alias, tenant, retention, kind, now=now, tally=tally)
+            except OutOfTime:
+                raise
             except Exception as exc:
                 log.exception("retention: %s of tenant %s failed", kind, tenant.id)
                 tally.errors += 1

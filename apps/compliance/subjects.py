@@ -32,6 +32,7 @@ from apps.tenants import audit
 from apps.tenants.models import Tenant
 from apps.tenants.routing import geo_aliases
 from apps.tenants.scoping import tenant_context
+from apps.tenants.tasking import OutOfTime
 
 from . import erasure, inventory, personal, subject_export
 from .models import (
@@ -318,6 +319,8 @@ def cleanup_deleted_accounts(*, now: datetime | None = None) -> int:
         try:
             removed += cleanup_tenant(tenant, now=now)
             subject_export.expire(tenant, now=now)
+        except OutOfTime:
+            raise  # the task's time is up: the next run carries on
         except Exception:  # one tenant's failure must not stop the others
             log.exception("deleted-account cleanup failed for tenant %s", tenant.pk)
     return removed

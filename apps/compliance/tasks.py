@@ -1,33 +1,44 @@
 """Celery tasks of the privacy and data lifecycle (thin: the work is in the services).
 
-Beat runs the three sweeps daily (casb/celery.py); each is idempotent and safe to kill: the next
-run carries on where the last one stopped.
+Beat runs the three sweeps daily (casb/celery.py). Each is idempotent and safe to stop at any
+point: work is committed in small steps. A sweep that has more to do than one task may take
+(TASK_TIME_LIMIT) stops at its soft time limit and sends itself again to carry on.
 """
 
 from __future__ import annotations
 
-from apps.tenants.tasking import platform_task
+from apps.tenants.tasking import OutOfTime, platform_task
+
+CARRY_ON_AFTER = 5  # seconds before the next run of a sweep that ran out of time
 
 
-@platform_task("compliance.purge_retention", time_limit=6 * 3600, soft_time_limit=6 * 3600 - 60)
-def purge_retention() -> dict:
+def _sweep(task, run):
+    try:
+        return run()
+    except OutOfTime:
+        task.apply_async(countdown=CARRY_ON_AFTER)
+        return "continued in a new run"
+
+
+@platform_task("compliance.purge_retention")
+def purge_retention():
     """Beat: remove what is older than each tenant's retention period, in every geo database."""
     from .retention import purge_all
 
-    return purge_all()
+    return _sweep(purge_retention, purge_all)
 
 
-@platform_task("compliance.cleanup_deleted_accounts", time_limit=3600, soft_time_limit=3540)
-def cleanup_deleted_accounts() -> int:
+@platform_task("compliance.cleanup_deleted_accounts")
+def cleanup_deleted_accounts():
     """Beat: remove our copy of accounts deleted in their app longer ago than the window."""
     from .subjects import cleanup_deleted_accounts as sweep
 
-    return sweep()
+    return _sweep(cleanup_deleted_accounts, sweep)
 
 
-@platform_task("compliance.delete_due_tenants", time_limit=6 * 3600, soft_time_limit=6 * 3600 - 60)
-def delete_due_tenants() -> int:
+@platform_task("compliance.delete_due_tenants")
+def delete_due_tenants():
     """Beat: delete every row and destroy the keys of tenants whose grace period has passed."""
     from .offboarding import delete_due_tenants as sweep
 
-    return sweep()
+    return _sweep(delete_due_tenants, sweep)

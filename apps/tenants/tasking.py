@@ -13,12 +13,17 @@ import logging
 from collections.abc import Callable
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 
 from .models import Tenant
 from .scoping import tenant_context
 
 log = logging.getLogger(__name__)
+
+# Raised in a task when its soft time limit (TASK_TIME_LIMIT - 60 s) strikes. Long sweeps let it
+# through their per-item error handling, so the task can stop cleanly and carry on in a new run.
+OutOfTime = SoftTimeLimitExceeded
 
 TASK_DEFAULTS = {
     "acks_late": True,
