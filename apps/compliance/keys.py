@@ -22,13 +22,13 @@ from django.apps import apps
 from django.conf import settings
 from django.db import models, transaction
 
+from apps.discovery import spool
 from apps.tenants import audit
 from apps.tenants.models import Tenant
 
 from . import crypto
 from .inventory import tenant_models
 from .models import TenantKey
-from .offboarding import spool_dir
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def versions_in_use(tenant: Tenant) -> set[int]:
             version = sealed_version(blob)
             if version is not None:
                 used.add(version)
-    for path in spool_dir(tenant.id).glob("*.bin"):
+    for path in spool.tenant_dir(tenant.id).glob("*.bin"):
         used |= _spool_versions(path)
     return used
 
@@ -150,13 +150,13 @@ def versions_in_use(tenant: Tenant) -> set[int]:
 def _spool_versions(path) -> set[int]:
     found: set[int] = set()
     try:
-        with open(path, "rb") as spool:
-            while head := spool.read(_SPOOL_LEN.size):
+        with open(path, "rb") as fh:
+            while head := fh.read(_SPOOL_LEN.size):
                 length = _SPOOL_LEN.unpack(head)[0]
-                version = sealed_version(spool.read(_VERSION_AT + _VERSION.size))
+                version = sealed_version(fh.read(_VERSION_AT + _VERSION.size))
                 if version is not None:
                     found.add(version)
-                spool.seek(length - _VERSION_AT - _VERSION.size, 1)
+                fh.seek(length - _VERSION_AT - _VERSION.size, 1)
     except FileNotFoundError:  # parsed and deleted meanwhile
         pass
     return found

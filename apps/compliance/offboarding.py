@@ -19,7 +19,6 @@ import shutil
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -28,6 +27,7 @@ from django.db import connections, models, transaction
 from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
+from apps.discovery import spool
 from apps.tenants import audit
 from apps.tenants.models import (
     ApiToken,
@@ -271,10 +271,6 @@ def _add(record: TenantDeletion, label: str, count: int) -> None:
         record.save(update_fields=["counts"])
 
 
-def spool_dir(tenant_id: uuid.UUID) -> Path:
-    return Path(settings.DISCOVERY_SPOOL_DIR) / str(tenant_id)
-
-
 def _delete_control_plane(record: TenantDeletion, tenant_id: uuid.UUID) -> None:
     with audit.purge_allowed("default"):
         _delete(record, AuditAnchor, tenant_id=tenant_id)
@@ -320,7 +316,7 @@ def delete_tenant(*, tenant_id: uuid.UUID, due_at=None) -> TenantDeletion | None
             _clear_self_references(alias, model, tenant_id)
             _add(record, model._meta.label, _delete_in_batches(alias, model, tenant_id))
     _delete_control_plane(record, tenant_id)
-    shutil.rmtree(spool_dir(tenant_id), ignore_errors=True)
+    shutil.rmtree(spool.tenant_dir(tenant_id), ignore_errors=True)
     # Last but one: until here a restart could still need the keys (nothing does after this).
     record.keys_destroyed += crypto.destroy_tenant_keys(tenant_id)
     record.save(update_fields=["keys_destroyed"])

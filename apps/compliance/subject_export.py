@@ -26,11 +26,11 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
+from apps.discovery import spool
 from apps.tenants.models import Tenant
 
 from . import crypto, personal
 from .models import SubjectRequest, SubjectRequestKind
-from .offboarding import spool_dir
 
 KEEP_DAYS = 7
 CHUNK = 256 * 1024
@@ -55,7 +55,7 @@ class ExportGone(Exception):
 
 
 def path_for(tenant_id, request_id) -> Path:
-    return spool_dir(tenant_id) / f"subject-export-{request_id}.bin"
+    return spool.tenant_dir(tenant_id) / f"subject-export-{request_id}.bin"
 
 
 class _SealingSink:
@@ -170,9 +170,9 @@ def read(tenant: Tenant, row: SubjectRequest) -> Iterator[bytes]:
         )
 
     def chunks() -> Iterator[bytes]:
-        with open(target, "rb") as spool:
-            while head := spool.read(_LEN.size):
-                sealed = spool.read(_LEN.unpack(head)[0])
+        with open(target, "rb") as fh:
+            while head := fh.read(_LEN.size):
+                sealed = fh.read(_LEN.unpack(head)[0])
                 yield crypto.open_sealed(sealed, PURPOSE, tenant.id)
 
     return chunks()

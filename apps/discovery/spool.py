@@ -27,10 +27,15 @@ class SpoolTooLarge(ValueError):
     """The upload is larger than DISCOVERY_MAX_UPLOAD_BYTES."""
 
 
+def tenant_dir(tenant_id: uuid.UUID) -> Path:
+    """The folder of one tenant's spooled files (uploads waiting, sealed subject exports)."""
+    return Path(settings.DISCOVERY_SPOOL_DIR) / str(tenant_id)
+
+
 def _path(tenant_id: uuid.UUID, name: str) -> Path:
     if not name.replace("-", "").isalnum():
         raise ValueError("not a spool name")
-    return Path(settings.DISCOVERY_SPOOL_DIR) / str(tenant_id) / f"{name}.bin"
+    return tenant_dir(tenant_id) / f"{name}.bin"
 
 
 def write(
