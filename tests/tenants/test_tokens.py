@@ -69,7 +69,7 @@ def test_creation_is_audited_without_the_key(client, sam, tenant_a):
     assert event.details["role"] == "security_admin"
     assert event.details["prefix"] == token.prefix
     assert event.actor_label == sam.username and event.object_id == str(token.id)
-    assert key.rsplit("_", 1)[1] not in str(event.details)
+    assert key.split("_", 2)[2] not in str(event.details)  # the secret may hold "_"
 
 
 @pytest.mark.parametrize(
