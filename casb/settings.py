@@ -381,12 +381,26 @@ GOVERNANCE_MAX_ATTEMPTS = env.int("GOVERNANCE_MAX_ATTEMPTS", default=6)
 # discovery data DISCOVERY_MAX_AGE_DAYS (above).
 ALERT_RETENTION_DAYS = env.int("ALERT_RETENTION_DAYS", default=180)
 GOVERNANCE_RETENTION_DAYS = env.int("GOVERNANCE_RETENTION_DAYS", default=120)
+# File records and their masked matches, counted from the file's last scan (a file still in its
+# app is scanned again by the continuous scan).
+FILE_RETENTION_DAYS = env.int("FILE_RETENTION_DAYS", default=180)
 # Our copy of an account deleted in its app is removed this many days after the deletion was seen.
 DELETED_ACCOUNT_RETENTION_DAYS = env.int("DELETED_ACCOUNT_RETENTION_DAYS", default=730)
 # Rows deleted per transaction by the retention purge where it cannot drop a partition.
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=5000)
 # Days between a tenant's cancellation and the deletion of all its data (and its keys).
 TENANT_DELETION_GRACE_DAYS = env.int("TENANT_DELETION_GRACE_DAYS", default=30)
+
+# --- Content inspection (apps/dlp) and the ICAP server ------------------------------------------
+# `manage.py icapserver` listens here (RFC 3507's port); TLS when both files are set (TLS 1.2+).
+ICAP_HOST = env.str("ICAP_HOST", default="127.0.0.1")
+ICAP_PORT = env.int("ICAP_PORT", default=1344)
+ICAP_TLS_CERT_FILE = env.str("ICAP_TLS_CERT_FILE", default="")
+ICAP_TLS_KEY_FILE = env.str("ICAP_TLS_KEY_FILE", default="")
+# Bounds of one ICAP request: header block, encapsulated body, idle seconds between reads.
+ICAP_MAX_HEADER_BYTES = env.int("ICAP_MAX_HEADER_BYTES", default=65536)
+ICAP_MAX_BODY_BYTES = env.int("ICAP_MAX_BODY_BYTES", default=50 * 1024 * 1024)
+ICAP_IDLE_TIMEOUT = env.float("ICAP_IDLE_TIMEOUT", default=30.0)
 
 # How much demo data seed_demo makes (1.0: a few hundred people, ~50k activities).
 DEMO_SCALE = env.float("DEMO_SCALE", default=1.0)

@@ -109,7 +109,6 @@ EXPECTED: dict[str, dict[str, tuple]] = {
         f"connectors:{name}": {"GET": NO_POST, "POST": (LOGIN, 403, 302, 302, _STRANGER)}
         for name in ("poll", "pause", "resume", "delete")
     },
-    "dlp:files": {"GET": MEMBERS_READ, "POST": NO_POST},
     # --- API: /api/v1/ ---------------------------------------------------------------------
     # Schema: any valid token (or session); docs: people only, so token callers are sent to
     # sign in like anonymous ones.
@@ -472,7 +471,11 @@ from tests import (  # noqa: E402
     role_matrix_discovery_ingest,
     role_matrix_discovery_manage,
     role_matrix_discovery_reports,
+    role_matrix_dlp_settings,
+    role_matrix_file_policies,
+    role_matrix_files,
     role_matrix_governance,
+    role_matrix_icap,
     role_matrix_location,
     role_matrix_offboarding,
     role_matrix_policies,
@@ -495,6 +498,10 @@ for _module in (
     role_matrix_location,
     role_matrix_offboarding,
     role_matrix_private,
+    role_matrix_files,
+    role_matrix_file_policies,
+    role_matrix_dlp_settings,
+    role_matrix_icap,
 ):
     _clash = set(_module.ROWS) & set(EXPECTED)
     assert not _clash, f"role matrix rows defined twice: {sorted(_clash)}"

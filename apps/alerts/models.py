@@ -45,6 +45,7 @@ class Category(models.TextChoices):
 class PolicyKind(models.TextChoices):
     ACTIVITY = "activity", "Activity policy"
     ANOMALY = "anomaly", "Anomaly detection policy"
+    FILE = "file", "File policy"
 
 
 class MatchMode(models.TextChoices):

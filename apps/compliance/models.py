@@ -46,6 +46,7 @@ class DataKind(models.TextChoices):
     DISCOVERY = "discovery", "Discovery data"
     ALERTS = "alerts", "Alerts"
     GOVERNANCE = "governance", "Governance log"
+    FILES = "files", "File records"
 
 
 class RetentionSettings(TenantOwnedModel):
@@ -60,6 +61,7 @@ class RetentionSettings(TenantOwnedModel):
     discovery_days = models.PositiveIntegerField(null=True, blank=True)
     alerts_days = models.PositiveIntegerField(null=True, blank=True)
     governance_days = models.PositiveIntegerField(null=True, blank=True)
+    files_days = models.PositiveIntegerField(null=True, blank=True)
     deleted_accounts_days = models.PositiveIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -16,6 +16,7 @@ from apps.alerts.policy_api import PolicyViewSet
 from apps.compliance import api as privacy_api
 from apps.connectors.api import AppInstanceViewSet
 from apps.discovery import api as discovery_api
+from apps.dlp import api as dlp_api
 from apps.governance.api import GovernanceViewSet
 
 from . import schema  # noqa: F401  (registers the token scheme with drf-spectacular)
@@ -44,6 +45,10 @@ for _prefix, _viewset, _basename in discovery_api.ROUTES:
 for _prefix, _viewset, _basename in privacy_api.ROUTES:
     router.register(f"privacy/{_prefix}", _viewset, basename=_basename)
 
+# Content inspection: files, file policies, sensitive types, ICAP (apps/dlp/api/).
+for _prefix, _viewset, _basename in dlp_api.ROUTES:
+    router.register(_prefix, _viewset, basename=_basename)
+
 urlpatterns = [
     path("schema/", SchemaView.as_view(), name="api-schema"),
     path("docs/", docs, name="api-docs"),
@@ -55,5 +60,6 @@ urlpatterns = [
     ),
     *discovery_api.PATHS,
     *privacy_api.PATHS,
+    *dlp_api.PATHS,
     *router.urls,
 ]

@@ -1,0 +1,9 @@
+"""Role-matrix rows of content inspection: files (merged by tests/role_matrix.py)."""
+
+from __future__ import annotations
+
+from tests.role_matrix import MEMBERS_READ, NO_POST
+
+ROWS: dict[str, dict[str, tuple]] = {
+    "dlp:files": {"GET": MEMBERS_READ, "POST": NO_POST},
+}
