@@ -117,6 +117,12 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute=31, hour=2),
         "options": {"expires": 23 * 3600},
     },
+    # Content inspection: scan new and changed files of connected apps that support files.
+    "dlp.scan-files": {
+        "task": "dlp.scan_files_due",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 14 * 60},
+    },
     # Discovery uploads whose message was lost or whose worker died are sent again.
     "discovery.resume-stalled": {
         "task": "discovery.resume_stalled",
