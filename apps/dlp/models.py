@@ -168,7 +168,7 @@ class Match(TenantOwnedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.type_label} × {self.count}"
+        return f"{self.type_label} x {self.count}"
 
 
 class Confidence(models.IntegerChoices):
