@@ -2,13 +2,10 @@
 
 from django.urls import path
 
-from apps.tenants.views.console import section
+from .views_icap import IcapSecretView, IcapSettingsView
 
 app_name = "icap"
 urlpatterns = [
-    path(
-        "",
-        section("settings", "ICAP", "ICAP service", "Let proxies send files for inspection."),
-        name="settings",
-    ),
+    path("", IcapSettingsView.as_view(), name="settings"),
+    path("secret/", IcapSecretView.as_view(), name="secret"),
 ]
