@@ -14,7 +14,15 @@ from django.db import connections, transaction
 
 from apps.accounts.models import Account, CloudUser
 
-from .personal import REDACTED, Subject, activities_q, alert_ids, governance_rows, rows
+from .personal import (
+    REDACTED,
+    Subject,
+    activities_q,
+    alert_ids,
+    file_rows,
+    governance_rows,
+    rows,
+)
 
 Receipt = Counter  # kind -> rows removed or redacted
 Step = Callable[[Subject, Receipt], None]
@@ -115,6 +123,31 @@ def _erase_discovery(subject: Subject, receipt: Receipt) -> None:
         ]
 
 
+def _erase_files(subject: Subject, receipt: Receipt) -> None:
+    """A full erase deletes the subject's file records with their matches (matches first, in one
+    transaction per batch); the deleted-account cleanup keeps the records (the files may still
+    exist in the app) without the owner and with the names scrubbed from name and location."""
+    from apps.dlp.models import FileRecord, Match
+
+    alias = subject.tenant.db_alias
+    if subject.full:
+        while ids := list(file_rows(subject).values_list("pk", flat=True)[:FILE_BATCH]):
+            with transaction.atomic(using=alias):
+                receipt["file_matches"] += Match.objects.filter(file_id__in=ids).delete()[0]
+                receipt["files"] += FileRecord.objects.filter(pk__in=ids).delete()[0]
+        return
+    for record in file_rows(subject).iterator(chunk_size=200):
+        record.owner = ""
+        record.owner_account = None
+        record.name = subject.scrub(record.name)
+        record.location = subject.scrub(record.location)
+        record.save(update_fields=["owner", "owner_account", "name", "location"])
+        receipt["files_stripped"] += 1
+
+
+FILE_BATCH = 1000
+
+
 def _scrub_rows(subject: Subject, queryset, fields: tuple[str, ...], kind: str, receipt) -> None:
     for row in queryset.iterator(chunk_size=200):
         changed = [f for f in fields if subject.scrub(getattr(row, f)) != getattr(row, f)]
@@ -203,6 +236,7 @@ STEPS: tuple[Step, ...] = (
     _erase_governance,
     _erase_detector_state,
     _erase_discovery,
+    _erase_files,
     _erase_mentions,
     _erase_activities,
     _erase_directory,

@@ -12,6 +12,7 @@ LABELS = {
     "discovery_days": "Discovery data",
     "alerts_days": "Alerts",
     "governance_days": "Governance log",
+    "files_days": "File records",
     "deleted_accounts_days": "Deleted accounts",
 }
 

@@ -1,8 +1,9 @@
 """What tenant data we hold, where, and for how long: the one list the lifecycle code reads.
 
 - `KINDS`: the data kinds with a retention period (spec 9.3), the models each covers and the
-  time field retention ages them by. The retention purge, the retention page and the data
-  location page read it.
+  time field retention ages them by (with a fallback field where that one may be empty: a file
+  record never scanned ages by when it was first seen). The retention purge, the retention page
+  and the data location page read it.
 - `tenant_models()`: every model holding a tenant's rows, in every database; offboarding deletes
   through it and its test proves no row is left.
 - `max_days()` / `effective_days()`: the deployment maximum and a tenant's own period.
@@ -10,7 +11,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.conf import settings
@@ -29,6 +30,8 @@ class Kind:
     age_field: dict[str, str]  # model -> the field its age is measured by
     setting: str  # the deployment maximum's setting name
     description: str
+    # model -> the field that stands in where the age field is empty (a file never scanned)
+    age_fallback: dict[str, str] = field(default_factory=dict)
 
 
 KINDS: dict[str, Kind] = {
@@ -84,6 +87,16 @@ KINDS: dict[str, Kind] = {
         age_field={"governance.GovernanceAction": "created_at"},
         setting="GOVERNANCE_RETENTION_DAYS",
         description="Governance actions taken on accounts, files and apps, and their outcome.",
+    ),
+    DataKind.FILES: Kind(
+        key=DataKind.FILES,
+        label="File records",
+        models=("dlp.Match", "dlp.FileRecord"),
+        age_field={"dlp.FileRecord": "scanned_at"},
+        age_fallback={"dlp.FileRecord": "first_seen_at"},
+        setting="FILE_RETENTION_DAYS",
+        description="Files content inspection scanned: name, owner, location, sharing and scan "
+        "result, and the sensitive types found with masked samples (never the content).",
     ),
 }
 

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import models, transaction
 
 from apps.discovery import spool
+from apps.dlp.models import SAMPLES_PURPOSE
 from apps.tenants import audit
 from apps.tenants.models import Tenant
 
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 SEALED_FIELDS: dict[str, dict[str, str]] = {
     "connectors.AppInstance": {"credentials_sealed": "connectors.credentials"},
     "discovery.AnonymizationKey": {"sealed_key": "discovery.anonymization_key"},
+    "dlp.Match": {"samples_sealed": SAMPLES_PURPOSE},
 }
 _VERSION = struct.Struct(">I")
 _VERSION_AT = 17  # format (1) + tenant id (16), see crypto's header

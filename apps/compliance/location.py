@@ -82,7 +82,14 @@ class Extra:
     protection: str = ""
 
 
-# The tenant data beyond the four retention kinds of `inventory.KINDS`.
+# How a retention kind of `inventory.KINDS` is protected beyond the database's own (none: plain).
+# Only part of such a kind is encrypted, so its placement does not claim `encrypted`.
+KIND_PROTECTION: dict[str, str] = {
+    "files": "Only metadata is kept, never the file content; the masked match samples are "
+    "encrypted at rest with the tenant key.",
+}
+
+# The tenant data beyond the retention kinds of `inventory.KINDS`.
 EXTRA_KINDS: tuple[Extra, ...] = (
     Extra(
         key="accounts",
@@ -101,8 +108,9 @@ EXTRA_KINDS: tuple[Extra, ...] = (
         key="settings",
         label="Settings and policies",
         description="Policies and their detection state, IP ranges, Cloud Discovery settings, "
-        "data sources, tags and custom apps, retention, scope and privacy settings, and the "
-        "connected apps' polling state.",
+        "data sources, tags and custom apps, retention, scope and privacy settings, content "
+        "inspection settings and custom sensitive types, the ICAP service, and the connected "
+        "apps' polling state.",
         models=(
             "alerts.Policy",
             "alerts.AlertSequence",
@@ -123,6 +131,9 @@ EXTRA_KINDS: tuple[Extra, ...] = (
             "compliance.PrivacySettings",
             "connectors.PollCursor",
             "connectors.StatusChange",
+            "dlp.CustomSensitiveType",
+            "dlp.DlpSettings",
+            "dlp.IcapSettings",
         ),
         retention="Kept while configured; deleted with the tenant.",
     ),
@@ -214,7 +225,7 @@ def data_location(*, tenant: Tenant) -> DataLocation:
         retention = RetentionSettings.objects.first()
     where = _where(store, geo_name)
 
-    def placed(key: str, label: str, description: str, models: tuple[str, ...], protection=""):
+    def placed(key, label, description, models, protection="", encrypted=None) -> Placement:
         words, days, ceiling = _retention(retention, key)
         return Placement(
             key=key,
@@ -226,12 +237,16 @@ def data_location(*, tenant: Tenant) -> DataLocation:
             retention=words,
             effective_days=days,
             max_days=ceiling,
-            encrypted=bool(protection),
+            encrypted=bool(protection) if encrypted is None else encrypted,
             protection=protection,
             models=models,
         )
 
-    placements = [placed(k.key, k.label, k.description, k.models) for k in inventory.KINDS.values()]
+    placements = [
+        # A kind with a protection note is only partly encrypted (file records: the samples).
+        placed(k.key, k.label, k.description, k.models, KIND_PROTECTION.get(str(k.key), ""), False)
+        for k in inventory.KINDS.values()
+    ]
     placements += [
         placed(e.key, e.label, e.description, e.models, e.protection) for e in EXTRA_KINDS
     ]
@@ -274,7 +289,8 @@ def data_location(*, tenant: Tenant) -> DataLocation:
         Placement(
             "tenant_keys",
             "The tenant's data keys",
-            "The keys the tenant's credentials, anonymisation key and spool are encrypted with.",
+            "The keys the tenant's credentials, anonymisation key, file match samples and spool "
+            "are encrypted with.",
             "control",
             control,
             "The control-plane database, shared by every tenant: " + _where(control, None),

@@ -18,6 +18,13 @@ Decisions:
   what its admins did to a vendor (accountability), so the row stays with its kind, status and
   times, while the FKs to the person and account are nulled and target label/ref, params,
   comment and vendor text lose the subject's identifiers.
+- File records (content inspection) of the subject are deleted with their matches: a record is
+  theirs when its owner link is the person or one of their accounts, or its owner string (the
+  app's or the proxy's name for the owner) equals one of their names. Only metadata and masked,
+  sealed match samples are kept, but name, location and owner describe the person's files.
+  The export holds the records' metadata and, per record, the types found and their counts
+  (`files`); the sealed samples are never exported (masked context around a match may still name
+  other people).
 - Activities: a full erase deletes them (by person, by account and by an unresolved actor name,
   in every day partition, in batches); the deleted-account cleanup keeps them for the activity
   log but strips what identifies the account (actor, IP, user agent, raw event, account link).
@@ -179,6 +186,14 @@ PERSONAL: dict[str, Personal] = {
             "names redacted",
         ),
         Personal(
+            "dlp.FileRecord",
+            "owner_user = the person, owner_account in the subject's accounts, or owner equal to "
+            "one of the names",
+            "deleted (with its matches)",
+            "files",
+        ),
+        Personal("dlp.Match", "the matches of the subject's file records", "deleted with them"),
+        Personal(
             "compliance.SubjectRequest",
             "earlier requests about the same person (digest)",
             "reference text scrubbed; export archives deleted",
@@ -213,6 +228,9 @@ NOT_PERSONAL: dict[str, str] = {
     "compliance.PurgeRun": "counts of what a purge removed (no row content)",
     "compliance.ScopeRule": "group ids and app keys of scoped deployment",
     "compliance.PrivacySettings": "group ids of activity privacy",
+    "dlp.CustomSensitiveType": "a tenant's own sensitive information type (regex, keywords)",
+    "dlp.DlpSettings": "per-type detection thresholds",
+    "dlp.IcapSettings": "the ICAP service's switch, mode, block message and secret digest",
 }
 
 
@@ -271,6 +289,8 @@ def rows(subject: Subject, kind: str) -> models.QuerySet:
         return AppUserDay.objects.annotate(low=Lower("user")).filter(
             low__in=subject.names | subject.pseudonyms
         )
+    if kind == "files":
+        return file_rows(subject)
     raise ValueError(kind)
 
 
@@ -283,6 +303,7 @@ EXPORT_KINDS = (
     "governance",
     "detector_state",
     "discovery_usage",
+    "files",
 )
 
 
@@ -317,3 +338,16 @@ def governance_rows(subject: Subject) -> models.QuerySet:
     return GovernanceAction.objects.annotate(
         label_low=Lower("target_label"), ref_low=Lower("target_ref")
     ).filter(q)
+
+
+def file_rows(subject: Subject) -> models.QuerySet:
+    """The subject's file records: by owner link (person or account) or owner name."""
+    from apps.dlp.models import FileRecord
+
+    q = models.Q(owner_account_id__in=subject.account_ids)
+    if subject.user_id is not None:
+        q |= models.Q(owner_user_id=subject.user_id)
+    names = list(subject.names)
+    if names:
+        q |= models.Q(owner_low__in=names)
+    return FileRecord.objects.annotate(owner_low=Lower("owner")).filter(q)

@@ -10,8 +10,10 @@ What goes, per geo database (`geo_aliases()`), daily from Celery beat:
 2. Activities of a tenant with a shorter period of its own (and, for everyone, the rows of the
    boundary day older than the exact cutoff) are deleted in bounded batches, per partition
    table. On SQLite (the demo) there are no partitions: all activities go in batches.
-3. Discovery data, alerts (with their link rows first) and finished governance actions are
-   deleted in bounded batches per tenant.
+3. Discovery data, alerts (with their link rows first), finished governance actions and file
+   records (with their matches first, in the same batch) are deleted in bounded batches per
+   tenant. A file record ages by when it was last scanned, or, never scanned, by when it was
+   first seen.
 
 Every batch is its own transaction and adds what it removed to the tenant's running
 `PurgeRun` of that kind (`removed`, `details.by_table`) in that same transaction. A purge killed
@@ -305,6 +307,12 @@ def due_filters(kind: str, cutoff: datetime) -> list[tuple[str, dict]]:
                 {"created_at__lt": cutoff, "status__in": list(FINISHED_STATUSES)},
             )
         ]
+    if kind == DataKind.FILES:
+        # The first key orders the batch (see _batch_of): scanned_at, then first_seen_at.
+        return [
+            ("dlp.FileRecord", {"scanned_at__lt": cutoff}),
+            ("dlp.FileRecord", {"first_seen_at__lt": cutoff, "scanned_at__isnull": True}),
+        ]
     raise ValueError(kind)
 
 
@@ -316,7 +324,8 @@ def _step(label: str, filters: dict) -> Step:
 
     Alerts: their link rows go first and governance actions keep their row with the alert
     link cleared (the model says SET_NULL). Governance actions: a retry pointing at one keeps
-    its row with `retry_of` cleared (SET_NULL). Nothing else references these tables.
+    its row with `retry_of` cleared (SET_NULL). File records: their matches go first, in the
+    same transaction. Nothing else references these tables.
     """
 
     def step(alias: str, tenant_id: uuid.UUID, size: int) -> tuple[int, dict[str, int]]:
@@ -331,6 +340,9 @@ def _step(label: str, filters: dict) -> Step:
             _model("governance.GovernanceAction").unscoped_objects.using(alias).filter(
                 alert_id__in=ids
             ).update(alert=None)
+        if label == "dlp.FileRecord":
+            matches = _model("dlp.Match").unscoped_objects.using(alias).filter(file_id__in=ids)
+            counts["dlp.Match"] = matches.delete()[0]
         if label == "governance.GovernanceAction":
             _model(label).unscoped_objects.using(alias).filter(retry_of_id__in=ids).update(
                 retry_of=None

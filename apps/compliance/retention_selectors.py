@@ -44,8 +44,21 @@ def _as_datetime(value) -> datetime | None:
 def oldest(kind: str) -> datetime | None:
     """The current tenant's oldest record of `kind` (one indexed query per table)."""
     found = []
+    fallback = inventory.KINDS[kind].age_fallback
     for label, age in inventory.KINDS[kind].age_field.items():
-        first = inventory.model(label).objects.order_by(age).values_list(age, flat=True).first()
+        rows = inventory.model(label).objects
+        if label in fallback:
+            # The rows with an age field sort by it; those without by the fallback.
+            oldest_pair = [
+                rows.exclude(**{age: None}).order_by(age).values_list(age, flat=True).first(),
+                rows.filter(**{age: None})
+                .order_by(fallback[label])
+                .values_list(fallback[label], flat=True)
+                .first(),
+            ]
+            first = min((v for v in oldest_pair if v is not None), default=None)
+        else:
+            first = rows.order_by(age).values_list(age, flat=True).first()
         if first is not None:
             found.append(_as_datetime(first))
     return min(found) if found else None

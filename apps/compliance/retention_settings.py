@@ -18,6 +18,7 @@ SETTINGS_FIELDS = (
     "discovery_days",
     "alerts_days",
     "governance_days",
+    "files_days",
     "deleted_accounts_days",
 )
 

@@ -47,6 +47,9 @@ DESCRIPTIONS = {
     "governance": "Governance actions taken on their accounts or files.",
     "detector_state": "What the anomaly detections remember about them.",
     "discovery_usage": "Cloud Discovery traffic under their username or its pseudonym.",
+    "files": "Files of theirs that content inspection scanned: metadata (name, location, "
+    "sharing, scan result) and, per file, the sensitive types found and how many (`matches`); "
+    "never the file content, and not the masked samples.",
 }
 
 
@@ -91,8 +94,40 @@ def _columns(queryset: models.QuerySet) -> list[str]:
     return [f.attname for f in queryset.model._meta.concrete_fields if f.attname != "tenant_id"]
 
 
+def _file_records(queryset: models.QuerySet) -> Iterator[dict]:
+    """File records with `matches`: [{type, label, count, confidence}] (never the samples)."""
+    from apps.dlp.models import Match
+
+    columns = _columns(queryset)
+    rows = queryset.order_by().values(*columns).iterator(chunk_size=500)
+    while chunk := [row for _, row in zip(range(500), rows, strict=False)]:
+        found: dict = {}
+        for match in (
+            Match.objects.filter(file_id__in=[row["id"] for row in chunk])
+            .order_by("-count", "type_key")
+            .values("file_id", "type_key", "type_label", "count", "confidence")
+        ):
+            found.setdefault(match.pop("file_id"), []).append(
+                {
+                    "type": match["type_key"],
+                    "label": match["type_label"],
+                    "count": match["count"],
+                    "confidence": match["confidence"],
+                }
+            )
+        for row in chunk:
+            row["matches"] = found.get(row["id"], [])
+            yield row
+
+
+EXTRA_COLUMNS = {"memberships": ["group_name"], "files": ["matches"]}
+
+
 def _records(kind: str, queryset: models.QuerySet) -> Iterator[dict]:
     columns = _columns(queryset)
+    if kind == "files":
+        yield from _file_records(queryset)
+        return
     if kind == "memberships":
         for row in queryset.order_by().values(*columns, "group__name").iterator(chunk_size=500):
             row["group_name"] = row.pop("group__name")
@@ -111,7 +146,7 @@ def _cell(value) -> str:
 
 
 def _write_kind(archive: zipfile.ZipFile, kind: str, queryset: models.QuerySet) -> int:
-    header = _columns(queryset) + (["group_name"] if kind == "memberships" else [])
+    header = _columns(queryset) + EXTRA_COLUMNS.get(kind, [])
     count = 0
     with archive.open(f"{kind}.csv", mode="w", force_zip64=True) as entry:
         text = io.StringIO()

@@ -151,6 +151,9 @@ KIND_LABELS = {
     "discovery_usage": "Cloud Discovery usage rows",
     "discovery_ip_usage": "Cloud Discovery usage rows by IP",
     "exports_deleted": "earlier export archives deleted",
+    "files": "file records (content inspection)",
+    "file_matches": "sensitive-type matches of those files",
+    "files_stripped": "file records kept, owner removed",
 }
 
 

@@ -12,6 +12,10 @@ What is exported: everything that is the customer's data, as we hold it. What is
   anyway; an archive meant to be downloaded and kept must not carry live credentials. The
   pseudonymisation key and the tenant data keys are internal keys. Discovery usernames are
   exported as the pseudonyms we store (we never stored the plain names).
+- the sealed samples of content inspection matches (`dlp.Match.samples_sealed`, a binary
+  column like the secrets) are withheld too: the file records and each match's type, count and
+  confidence are exported, but not the masked evidence and its context, since this archive is
+  not encrypted and the context around a match keeps its words (names of other people).
 - the archive is not encrypted with the tenant key: it is for the customer to take away,
   readable after the tenant and its keys are gone. It is streamed to the admin, never stored.
 """
@@ -110,8 +114,9 @@ def stream_tenant_archive(tenant: Tenant) -> Iterator[bytes]:
             "files": {entry_name(m): counts[m._meta.label] for m in tenant_models()},
             "counts": counts,
             "withheld": sorted(withheld),
-            "withheld_reason": "secrets (connector credentials) and internal keys are not "
-            "exported; their columns read " + json.dumps(WITHHELD),
+            "withheld_reason": "secrets (connector credentials), internal keys and the sealed "
+            "samples of content inspection matches are not exported; their columns read "
+            + json.dumps(WITHHELD),
         }
         archive.writestr("manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
     yield sink.drain()

@@ -15,11 +15,13 @@ from django.db import models
 from django.utils import timezone
 
 from apps.activities import partitions
+from apps.compliance import crypto
 from apps.compliance.inventory import tenant_models
 from apps.compliance.offboarding import deletion_order
 from apps.connectors.models import AppInstance
 from apps.discovery import anonymize
 from apps.discovery.models import AnonymizationKey
+from apps.dlp.models import SAMPLES_PURPOSE, Match
 from apps.tenants import audit
 from apps.tenants.models import AuditEvent, Tenant
 from apps.tenants.scoping import tenant_context
@@ -95,6 +97,10 @@ def fill_tenant(tenant: Tenant) -> dict[type[models.Model], models.Model]:
         for n, model in enumerate(reversed(deletion_order(tenant_models()))):
             if model not in built:
                 built[model] = _build(model, built, n)
+        # Match samples are sealed with the tenant key (like the credentials above).
+        match = built[Match]
+        match.samples_sealed = crypto.seal(tenant.id, b'[{"evidence": "####"}]', SAMPLES_PURPOSE)
+        match.save(update_fields=["samples_sealed"])
     return built
 
 

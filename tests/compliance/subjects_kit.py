@@ -8,6 +8,7 @@ policy, an alert and a report; Zed alone used 203.0.113.77.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from dataclasses import dataclass, field
 
@@ -22,9 +23,11 @@ from apps.alerts.models import (
     MatchWindow,
     Policy,
 )
+from apps.compliance import crypto
 from apps.compliance.inventory import tenant_models
 from apps.discovery import anonymize
 from apps.discovery.models import AppIpDay, AppUserDay, Report, Upload
+from apps.dlp.models import SAMPLES_PURPOSE, FileRecord, Match
 from apps.governance.models import GovernanceAction
 from apps.tenants.routing import geo_aliases
 from apps.tenants.scoping import tenant_context
@@ -46,6 +49,7 @@ class World:
     zed_accounts: list[Account]
     bob_account: Account
     markers: list[str] = field(default_factory=list)  # what must not remain anywhere
+    zed_files: list[FileRecord] = field(default_factory=list)
     bob_rows: dict[str, set] = field(default_factory=dict)  # "app.Model" -> ids to survive
 
 
@@ -178,8 +182,11 @@ def seed(tenant, *, zed_deleted_at: dt.datetime | None = None) -> World:
             ),
             AppIpDay.objects.create(report=report, day=day, app="dropbox", ip=BOB_IP),
         ]
+        zed_files, bob_file = _files(tenant, o365, okta, zed, zed_main, zed_okta, bob, bob_acc)
+        world.zed_files = zed_files
         world.markers = [
             "zed.quux",
+            "zq-file",
             ZED_NAME.lower(),
             "zq-ext-",
             ZED_OKTA,
@@ -208,8 +215,50 @@ def seed(tenant, *, zed_deleted_at: dt.datetime | None = None) -> World:
             "alerts.DetectorState": {bob_state.pk},
             "discovery.AppUserDay": {u.pk for u in bob_usage[:2]},
             "discovery.AppIpDay": {bob_usage[2].pk},
+            "dlp.FileRecord": {bob_file.pk},
+            "dlp.Match": set(Match.objects.filter(file=bob_file).values_list("pk", flat=True)),
         }
     return world
+
+
+def _files(tenant, o365, okta, zed, zed_main, zed_okta, bob, bob_acc):
+    """Zed's files: linked to him and his main account, to his Okta account, and named only by
+    his Okta username (a proxy's user, other case); Bob's: linked to him. Two with a match."""
+
+    def record(name, app, owner, user=None, account=None, matched=True):
+        row = FileRecord.objects.create(
+            source="app" if app else "icap",
+            app_instance=app,
+            external_id=f"ext-{uid()}" if app else "",
+            name=name,
+            owner=owner,
+            owner_user=user,
+            owner_account=account,
+            location=f"/drive/{owner}/" if app else "https://files.example.test/upload",
+            scanned_at=dt.datetime.now(dt.UTC),
+            match_count=2 if matched else 0,
+            matched_types=["payment_card"] if matched else [],
+        )
+        if matched:
+            samples = [{"evidence": "#### #### #### ####", "context": f"card of {owner}"}]
+            Match.objects.create(
+                file=row,
+                type_key="payment_card",
+                type_label="Credit card number",
+                count=2,
+                confidence="high",
+                samples_sealed=crypto.seal(
+                    tenant.id, json.dumps(samples).encode(), SAMPLES_PURPOSE
+                ),
+            )
+        return row
+
+    zed_files = [
+        record("zq-file budget.xlsx", o365, ZED, zed, zed_main),
+        record("zq-file users.csv", okta, ZED_OKTA, None, zed_okta),
+        record("zq-file upload.txt", None, ZED_OKTA.upper(), matched=False),
+    ]
+    return zed_files, record("plan of bob.docx", o365, BOB, bob, bob_acc)
 
 
 def _text_columns(model) -> list[str]:

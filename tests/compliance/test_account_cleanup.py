@@ -75,6 +75,21 @@ def test_cleanup_walks_every_model(geo):
         assert stripped.count() == 1
         assert [(a.actor, a.ip, a.user_agent, a.raw) for a in stripped] == [("", None, "", {})]
         assert Account.objects.filter(pk=dave_acc.pk).exists()  # inside the window
+        # Zed's files stay (they may still be in the app); those of the Okta account lose
+        # their owner, the one of his main account is untouched.
+        from apps.dlp.models import FileRecord
+
+        files = {
+            f.name: f for f in FileRecord.objects.filter(pk__in=[f.pk for f in world.zed_files])
+        }
+        assert len(files) == 3
+        assert (files["zq-file users.csv"].owner, files["zq-file users.csv"].owner_account_id) == (
+            "",
+            None,
+        )
+        assert files["zq-file upload.txt"].owner == ""
+        assert files["zq-file budget.xlsx"].owner == kit.ZED
+        assert files["zq-file budget.xlsx"].owner_account_id == zed_main.pk
         run = PurgeRun.objects.get()
         assert (run.kind, run.method, run.removed, run.status) == (
             "accounts",

@@ -1,9 +1,11 @@
 """Secrets are not readable in the database: every row of every table, in both databases, read
-as text, holds neither a connector secret, nor the pseudonymisation key, nor a data key."""
+as text, holds neither a connector secret, nor the pseudonymisation key, nor a data key, nor
+what the sealed samples of a content inspection match say (their context words)."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 
 import pytest
 from django.db import connections
@@ -13,11 +15,16 @@ from apps.compliance.models import TenantKey
 from apps.connectors import services as connector_services
 from apps.discovery import anonymize
 from apps.discovery.models import AnonymizationKey
+from apps.dlp import selectors as dlp_selectors
+from apps.dlp.models import Match
+from apps.dlp.services import scan_file
 from apps.tenants.scoping import tenant_context
 from tests.factories import make_tenant
 
 ALL = ["default", "geo_us"]
 SECRET = "PlainTextSecret-7f3a9c-do-not-store"
+CONTEXT_WORD = "Quetzalfeather"  # next to the card: in the match's sealed context only
+CARD = "4111 1111 1111 1111"
 
 
 def _tables(alias: str) -> list[str]:
@@ -63,6 +70,15 @@ def test_secrets_and_keys_are_not_readable_in_the_database(geo, alias):
         anonymize.Pseudonymizer(tenant)
         sealed_key = bytes(AnonymizationKey.objects.get().sealed_key)
         assert instance.credentials() == {"api_token": SECRET}  # it is there, sealed
+        scan_file(
+            name="statement.txt",
+            data=f"{CONTEXT_WORD} paid with card {CARD} today.\n".encode(),
+            source="api",
+        )
+        match = Match.objects.get()
+        [sample] = dlp_selectors.samples(match)  # it is there, sealed
+        assert CONTEXT_WORD in sample["context"]
+        samples_plain = json.dumps(dlp_selectors.samples(match)).encode()
     anon_key = crypto.open_sealed(sealed_key, "discovery.anonymization_key", tenant.id)
     data_key = crypto.unwrap(TenantKey.objects.get(tenant_id=tenant.id))
     assert len(anon_key) == 32 and len(data_key) == 32
@@ -72,7 +88,17 @@ def test_secrets_and_keys_are_not_readable_in_the_database(geo, alias):
     assert str(instance.pk) in texts[alias] and str(tenant.pk) in texts["default"]
     # Binary columns are searched as PostgreSQL prints them (hex): the sealed value is found.
     assert bytes(instance.credentials_sealed).hex() in texts[alias]
-    for plain in (SECRET.encode(), anon_key, data_key):
+    assert bytes(match.samples_sealed).hex() in texts[alias]
+    assert "statement.txt" in texts[alias]  # the file's metadata is there, in clear
+    for plain in (
+        SECRET.encode(),
+        anon_key,
+        data_key,
+        CONTEXT_WORD.encode(),
+        CARD.encode(),
+        CARD.replace(" ", "").encode(),
+        samples_plain,
+    ):
         for needle in _needles(plain):
             for scanned_alias, text in texts.items():
                 assert needle.lower() not in text, (scanned_alias, needle)

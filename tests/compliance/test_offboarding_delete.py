@@ -36,10 +36,12 @@ ALL = ["default", "geo_us"]
 def _sealed(built) -> list[tuple[bytes, str]]:
     app = built[AppInstance]
     from apps.discovery.models import AnonymizationKey
+    from apps.dlp.models import SAMPLES_PURPOSE, Match
 
     return [
         (bytes(app.credentials_sealed), AppInstance.CREDENTIALS_PURPOSE),
         (bytes(built[AnonymizationKey].sealed_key), "discovery.anonymization_key"),
+        (bytes(built[Match].samples_sealed), SAMPLES_PURPOSE),
     ]
 
 

@@ -53,6 +53,9 @@ def test_the_archive_holds_every_model_of_the_tenant_and_nothing_of_others(tenan
     assert app["credentials_sealed"] == tenant_export.WITHHELD
     assert "connectors.AppInstance.credentials_sealed" in manifest["withheld"]
     assert "discovery.AnonymizationKey.sealed_key" in manifest["withheld"]
+    assert "dlp.Match.samples_sealed" in manifest["withheld"]
+    (match,) = [json.loads(line) for line in archive.read("dlp/match.jsonl").decode().splitlines()]
+    assert match["samples_sealed"] == tenant_export.WITHHELD and match["file_id"]
     assert manifest["tenant"]["id"] == str(tenant_us.id) and manifest["geo"] == "us"
 
 

@@ -69,6 +69,23 @@ def test_export_makes_an_archive_of_csv_and_json_per_kind(client, alice, tenant_
     usage = json.loads(archive.read("discovery_usage.json"))
     assert len(usage) == 2  # plain and pseudonymised
     assert kit.BOB not in archive.read("activities.json").decode()
+    # File records: metadata and the types found with their counts, never the samples.
+    files = json.loads(archive.read("files.json"))
+    assert manifest["files"]["files"]["rows"] == 3
+    assert sorted(f["name"] for f in files) == [
+        "zq-file budget.xlsx",
+        "zq-file upload.txt",
+        "zq-file users.csv",
+    ]
+    by_name = {f["name"]: f for f in files}
+    assert by_name["zq-file budget.xlsx"]["matches"] == [
+        {"type": "payment_card", "label": "Credit card number", "count": 2, "confidence": "high"}
+    ]
+    assert by_name["zq-file upload.txt"]["matches"] == []
+    files_csv = archive.read("files.csv").decode()
+    assert "samples" not in files_csv and "####" not in files_csv and "card of" not in files_csv
+    assert "####" not in archive.read("files.json").decode()
+    assert kit.BOB not in archive.read("files.json").decode()
 
     with tenant_context(tenant_a):
         events = {e.action: e for e in AuditEvent.objects.filter(action__startswith="subjects.")}
@@ -86,6 +103,7 @@ def test_erase_confirms_with_counts_then_removes_and_keeps_a_receipt(
     preview = client.post(url(tenant_a, "subjects"), data)
     assert preview.status_code == 200
     assert b"Erase z***?" in preview.content and b"5 \xc3\x97 activities" in preview.content
+    assert b"3 \xc3\x97 file records (content inspection)" in preview.content
     with tenant_context(tenant_a):
         assert CloudUser.objects.filter(pk=world.zed.pk).exists()  # nothing happened yet
 

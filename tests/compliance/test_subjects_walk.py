@@ -45,6 +45,7 @@ def test_erase_walks_every_model(geo, alice):
     assert counts["governance_redacted"] == 1
     assert counts["detector_state"] == 3
     assert counts["discovery_usage"] == 2 and counts["discovery_ip_usage"] == 1
+    assert counts["files"] == 3 and counts["file_matches"] == 2
     with tenant_context(tenant):
         stored = SubjectRequest.objects.get(pk=row.pk)
         assert stored.subject_label == "z***@contoso.test"

@@ -35,6 +35,7 @@ class RetentionChangeSerializer(serializers.Serializer):
     discovery_days = _period_field()
     alerts_days = _period_field()
     governance_days = _period_field()
+    files_days = _period_field()
     deleted_accounts_days = _period_field()
 
     def validate(self, attrs):
