@@ -21,7 +21,7 @@ from django.db import models
 
 from apps.tenants.models import TenantOwnedModel
 
-SECRET_PURPOSE = "integrations.destination_secret"
+SECRET_PURPOSE = "integrations.destination_secret"  # noqa: S105 (a label, not a secret)
 
 
 class DestinationKind(models.TextChoices):
