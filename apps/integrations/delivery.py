@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from django.db import connections
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.activities.models import Activity
@@ -211,6 +212,10 @@ def push(
         destination.refresh_from_db()
         if not destination.enabled:
             return result
+        if destination.backfill_pending and not _backfill(
+            destination, sender, result, now, deadline
+        ):
+            return result
         while True:
             events = list(
                 OutboxEvent.objects.filter(seq__gt=destination.cursor).order_by("seq")[
@@ -227,6 +232,82 @@ def push(
                     result.more = OutboxEvent.objects.filter(seq__gt=destination.cursor).exists()
                     return result
     return result
+
+
+BACKFILL = timedelta(days=2)
+BACKFILL_BATCH = 500
+
+
+def _send_all(destination, sender, items: list[Item], result: PushResult, now) -> bool:
+    """Send back-fill items in batches; False (and the destination in error) on a failure.
+    Back-fill is best effort per item: a refusal of one item skips it (no dead letter)."""
+    size = max(int(getattr(sender, "batch_size", 1)), 1)
+    for start in range(0, len(items), size):
+        batch = items[start : start + size]
+        try:
+            sender.send(batch)
+        except DeliveryError as error:
+            if error.permanent and len(batch) == 1:
+                continue
+            _failed(destination, error, now or timezone.now())
+            result.error = str(error)
+            return False
+        result.delivered += len(batch)
+    return True
+
+
+def _backfill(destination, sender, result: PushResult, now, deadline: float) -> bool:
+    """Send the two days before the destination was created, once (SIEM agents): alerts
+    triggered then, then activities that occurred then, in order, resuming where a failure or
+    the time budget stopped it. False when it is not finished (stop this push)."""
+    end = destination.created_at
+    start = end - BACKFILL
+    position = dict(destination.backfill_position or {})
+    kinds = destination.data_kinds or []
+    if EventKind.ALERT in kinds and not position.get("alerts"):
+        alerts = Alert.objects.filter(last_triggered_at__gte=start, created_at__lt=end).order_by(
+            "last_triggered_at", "id"
+        )
+        items = [
+            Item(seq=0, index=i, kind=EventKind.ALERT, ref=str(a.pk), obj=a)
+            for i, a in enumerate(alerts)
+            if _accepts_alert(destination, a)
+        ]
+        if not _send_all(destination, sender, items, result, now):
+            return False
+        position["alerts"] = True
+        destination.backfill_position = position
+        destination.save(update_fields=["backfill_position", "updated_at"])
+    while EventKind.ACTIVITIES in kinds:
+        rows = shareable(
+            Activity.objects.filter(
+                occurred_at__gte=start, occurred_at__lt=end, ingested_at__lt=end
+            )
+        ).order_by("occurred_at", "id")
+        if position.get("after"):
+            moment, last_id = position["after"]
+            moment = datetime.fromisoformat(moment)
+            rows = rows.filter(Q(occurred_at__gt=moment) | Q(occurred_at=moment, id__gt=last_id))
+        batch = list(rows.select_related("app_instance")[:BACKFILL_BATCH])
+        if not batch:
+            break
+        items = [
+            Item(seq=0, index=i, kind=EventKind.ACTIVITIES, ref=str(a.pk), obj=a)
+            for i, a in enumerate(batch)
+            if _accepts_activity(destination, a)
+        ]
+        if not _send_all(destination, sender, items, result, now):
+            return False
+        position["after"] = [batch[-1].occurred_at.isoformat(), str(batch[-1].pk)]
+        destination.backfill_position = position
+        destination.save(update_fields=["backfill_position", "updated_at"])
+        if time.monotonic() > deadline:
+            result.more = True
+            return False
+    destination.backfill_pending = False
+    destination.save(update_fields=["backfill_pending", "updated_at"])
+    _delivered(destination, now or timezone.now())
+    return True
 
 
 def _deliver_event(

@@ -65,8 +65,10 @@ class Destination(TenantOwnedModel):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_delivered_at = models.DateTimeField(null=True, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
-    # SIEM agents send the last two days once, on their first successful connection.
+    # SIEM agents send the last two days once, on their first successful connection;
+    # `backfill_position` is how far that got ({"alerts": done, "after": [ingested_at, id]}).
     backfill_pending = models.BooleanField(default=False)
+    backfill_position = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

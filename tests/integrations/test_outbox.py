@@ -25,7 +25,7 @@ from apps.integrations.models import (
     OutboxEvent,
 )
 from apps.tenants.scoping import tenant_context
-from tests.activities.ingest_factories import event, make_app
+from tests.activities.ingest_factories import event, make_app, recent
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -251,3 +251,35 @@ def test_delivered_events_are_pruned(tenant_a):
         push(destination, sender=Recorder(), now=NOW)
         assert services.prune_outbox(now=NOW) == 2
         assert not OutboxEvent.objects.exists()
+
+
+def test_a_new_siem_agent_back_fills_two_days_once_then_follows_the_outbox(tenant_a):
+    partitions.forget()
+    app = make_app(tenant_a)
+    ingest(
+        tenant=tenant_a,
+        app_instance=app,
+        events=[event(1), event(2), event(3, occurred_at=recent(60 * 24 * 3))],  # 3 days ago
+        source="push",
+    )
+    with tenant_context(tenant_a):
+        old = list(Activity.objects.order_by("occurred_at"))
+        agent, _ = services.create_destination(
+            kind=DestinationKind.SIEM,
+            name="SIEM",
+            data_kinds=["activities"],
+            config={"host": "127.0.0.1", "port": 514, "transport": "tcp"},
+        )
+        assert agent.backfill_pending
+    ingest(tenant=tenant_a, app_instance=app, events=[event(4)], source="push")
+    receiver = Recorder(batch_size=2)
+    with tenant_context(tenant_a):
+        push(agent, sender=receiver)
+        agent.refresh_from_db()
+        new = Activity.objects.get(source_event_id="evt-4")
+    # The two activities of the last two days (oldest first), then the outbox's new one.
+    assert receiver.received == [str(old[1].pk), str(old[2].pk), str(new.pk)]
+    assert not agent.backfill_pending
+    with tenant_context(tenant_a):
+        push(agent, sender=receiver)
+    assert len(receiver.received) == 3
