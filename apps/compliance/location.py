@@ -137,8 +137,9 @@ EXTRA_KINDS: tuple[Extra, ...] = (
     Extra(
         key="integrations",
         label="Integrations and their outbox",
-        description="SIEM agents and webhooks, the queue of alerts and activities waiting to "
-        "be sent to them (ids only), their delivery history and refused items.",
+        description="SIEM agents and webhooks (a webhook's signing secret is encrypted with the "
+        "tenant key), the queue of alerts and activities waiting to be sent to them (ids "
+        "only), their delivery history and refused items.",
         models=(
             "integrations.Destination",
             "integrations.OutboxSequence",
@@ -148,7 +149,6 @@ EXTRA_KINDS: tuple[Extra, ...] = (
         ),
         retention="The queue is emptied as receivers take it (at most the activity retention); "
         "the newest 500 deliveries are kept per webhook; deleted with the tenant.",
-        protection="Webhook secrets are encrypted at rest with the tenant key.",
     ),
     Extra(
         key="secrets",
