@@ -123,6 +123,12 @@ BEAT_SCHEDULE = {
         "schedule": crontab(),  # every minute
         "options": {"expires": 50},
     },
+    # Content inspection: scan new and changed files of connected apps that support files.
+    "dlp.scan-files": {
+        "task": "dlp.scan_files_due",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 14 * 60},
+    },
     # Discovery uploads whose message was lost or whose worker died are sent again.
     "discovery.resume-stalled": {
         "task": "discovery.resume_stalled",

@@ -324,6 +324,8 @@ SPECTACULAR_SETTINGS = {
         "GovernanceSourceEnum": "apps.governance.models.Source",  # governance
         # The activity's source keeps its name now that governance has a "source" field too.
         "SourceEnum": "apps.activities.models.ActivitySource",  # governance
+        "IcapModeEnum": "apps.dlp.models.IcapMode",  # dlp (icap)
+        "ModeEnum": "apps.alerts.models.MatchMode",  # policies (named before icap had a mode)
     },
 }
 

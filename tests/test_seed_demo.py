@@ -27,6 +27,7 @@ from apps.activities.models import Activity, IpRange
 from apps.alerts.models import Alert, AlertStatus, Policy, PolicyKind, Resolution
 from apps.compliance.models import PrivacySettings, ScopeRule
 from apps.connectors.models import AppInstance
+from apps.dlp.models import FileRecord, Match
 from apps.governance.models import GovernanceAction, GovernanceStatus
 from apps.tenants.management.commands.seed_demo import DEMO_TENANTS, DEMO_USERS, app_steps
 from apps.tenants.models import AuditEvent, Membership, Role, Tenant
@@ -68,6 +69,8 @@ def snapshot() -> dict[str, list]:
                     Policy,
                     Alert,
                     GovernanceAction,
+                    FileRecord,
+                    Match,
                 )
             }
             rows[f"privacy:{tenant.slug}"] = (
@@ -110,7 +113,7 @@ def test_seed_demo_twice_gives_the_same_rows():
     # The control demo: policies of both kinds, alerts in every state, a governance history.
     with tenant_context(tenants["contoso"]):
         kinds = set(Policy.objects.values_list("kind", flat=True))
-        assert kinds == {PolicyKind.ACTIVITY, PolicyKind.ANOMALY}
+        assert kinds == {PolicyKind.ACTIVITY, PolicyKind.ANOMALY, PolicyKind.FILE}
         assert set(Alert.objects.values_list("status", flat=True)) == set(AlertStatus.values)
         resolutions = set(Alert.objects.values_list("resolution", flat=True))
         assert resolutions == set(Resolution.values)

@@ -158,6 +158,14 @@ def _refused(exc: services.PolicyRefused) -> serializers.ValidationError:
     return serializers.ValidationError(exc.problems)
 
 
+FILE_POLICIES_ELSEWHERE = "File policies are created and changed at /api/v1/file-policies/."
+
+
+def _not_a_file_policy(policy: Policy) -> None:
+    if policy.kind == PolicyKind.FILE:
+        raise serializers.ValidationError({"kind": [FILE_POLICIES_ELSEWHERE]})
+
+
 _KIND = OpenApiParameter("kind", OpenApiTypes.STR, enum=PolicyKind.values, required=False)
 
 
@@ -222,7 +230,10 @@ class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
 
     def create(self, request, *args, **kwargs):
         values = self._input(request)
-        if values.pop("kind", PolicyKind.ACTIVITY) != PolicyKind.ACTIVITY:
+        kind = values.pop("kind", PolicyKind.ACTIVITY)
+        if kind == PolicyKind.FILE:
+            raise serializers.ValidationError({"kind": [FILE_POLICIES_ELSEWHERE]})
+        if kind != PolicyKind.ACTIVITY:
             raise serializers.ValidationError(
                 {"kind": ["Built-in detections exist already; change their settings with PATCH."]}
             )
@@ -236,6 +247,7 @@ class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
 
     def update(self, request, *args, **kwargs):
         policy = self.get_object()
+        _not_a_file_policy(policy)
         values = self._input(request)
         values.pop("kind", None)
         if policy.kind != PolicyKind.ACTIVITY:
@@ -255,6 +267,7 @@ class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
 
     def partial_update(self, request, *args, **kwargs):
         policy = self.get_object()
+        _not_a_file_policy(policy)
         values = self._input(request)
         if values.pop("kind", policy.kind) != policy.kind:
             raise serializers.ValidationError({"kind": ["A policy's kind cannot change."]})
@@ -276,6 +289,8 @@ class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
 
     def destroy(self, request, *args, **kwargs):
         policy = self.get_object()
+        if policy.kind == PolicyKind.FILE:
+            raise Conflict(FILE_POLICIES_ELSEWHERE)
         if policy.kind != PolicyKind.ACTIVITY:
             # The detection exists whatever the client does: a conflict with its state.
             raise Conflict("Built-in detections cannot be deleted; switch them off instead.")

@@ -49,6 +49,12 @@ class PolicyListView(_PolicyPage):
         context = super().get_context_data(**kwargs)
         context["rows"] = [_row(p) for p in selectors.activity_policies()]
         context["tab"] = "activity"
+        from apps.dlp import policy_selectors as file_selectors  # file policies' own pages
+
+        context["file_rows"] = [
+            {"policy": p, "actions": file_selectors.action_words(p)}
+            for p in file_selectors.file_policies()
+        ]
         return context
 
 

@@ -121,7 +121,7 @@ def raise_alerts(
 ) -> Raised:
     """Raise or fold `findings` of `policy`; see the module doc. With a shared `ledger` the
     caller writes it (`ledger.write()`) once its policies are done."""
-    findings = [f for f in findings if f.rows]
+    findings = [f for f in findings if f.rows or f.at is not None]
     raised = Raised()
     if not findings:
         return raised
@@ -129,20 +129,19 @@ def raise_alerts(
     window = window_of(policy)
     own = ledger is None
     if own:
-        earliest = min(row.occurred_at for f in findings for row in f.rows)
+        earliest = min(f.span()[0] for f in findings)
         ledger = Ledger([policy], earliest, now)
     open_alerts = ledger.open[policy.pk]
     day = ledger.day(policy)
     ledger.dirty.add(day.pk)
-    ledger.matches[policy.pk] += sum(len(f.rows) for f in findings)
+    ledger.matches[policy.pk] += sum(len(f.rows) or 1 for f in findings)
     day_alerts, day_suppressed = day.alerts, day.suppressed
     new: list[tuple[Alert, Finding]] = []
     touched: dict = {}
     links = _Links(tenant.id)
     for finding in findings:
         key = dedupe_key(policy, finding)
-        first = min(row.occurred_at for row in finding.rows)
-        last = max(row.occurred_at for row in finding.rows)
+        first, last = finding.span()
         alert = open_alerts.get(key)
         if alert is not None and first - window <= alert.last_triggered_at:
             alert.trigger_count += 1
@@ -300,6 +299,21 @@ class _Links:
             if (alert, row.app_instance_id) not in self.apps:
                 self.apps[alert, row.app_instance_id] = AlertApp(
                     tenant_id=tenant_id, alert=alert, app_instance_id=row.app_instance_id
+                )
+        for user_id in finding.user_ids:
+            if (alert, user_id) not in self.users:
+                self.users[alert, user_id] = AlertUser(
+                    tenant_id=tenant_id, alert=alert, user_id=user_id
+                )
+        for account_id in finding.account_ids:
+            if (alert, account_id) not in self.accounts:
+                self.accounts[alert, account_id] = AlertAccount(
+                    tenant_id=tenant_id, alert=alert, account_id=account_id
+                )
+        for app_id in finding.app_ids:
+            if (alert, app_id) not in self.apps:
+                self.apps[alert, app_id] = AlertApp(
+                    tenant_id=tenant_id, alert=alert, app_instance_id=app_id
                 )
 
     def write(self) -> None:

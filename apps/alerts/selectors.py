@@ -100,7 +100,10 @@ def policy_url(tenant_slug: str, item: Alert) -> str | None:
     """The page of the alert's policy (an anomaly detection's settings page for detections)."""
     if item.policy_id is None:
         return None
-    name = "policies:detection" if item.policy.kind == PolicyKind.ANOMALY else "policies:detail"
+    name = {
+        PolicyKind.ANOMALY: "policies:detection",
+        PolicyKind.FILE: "file_policies:detail",
+    }.get(item.policy.kind, "policies:detail")
     try:
         return reverse(name, args=[tenant_slug, item.policy_id])
     except NoReverseMatch:  # the policy pages are another module's; never break the alert

@@ -35,6 +35,7 @@ from .models import (
     FILE_TYPE_OF,
     SAMPLES_PURPOSE,
     AccessLevel,
+    FileSource,
     CustomSensitiveType,
     DlpSettings,
     FileRecord,
@@ -221,7 +222,8 @@ def scan_file(
         )
         decision = file_policies.apply(record, results, now=now)
         record.matched_policies = [str(pk) for pk in decision.policy_ids]
-        if decision.block:
+        if decision.block and source == FileSource.ICAP:
+            # Only a proxy's file can be blocked; a file in an app is acted on by governance.
             record.verdict = Verdict.BLOCKED
         record.save(update_fields=["matched_policies", "verdict"])
     return ScanResult(record=record, extraction=extraction, results=results, decision=decision)

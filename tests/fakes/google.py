@@ -1,13 +1,16 @@
 """A fake Google Workspace: OAuth token endpoint (JWT bearer grant, signature checked), Admin
-SDK Reports API activities.list (newest first, nextPageToken) and Directory API."""
+SDK Reports API activities.list (newest first, nextPageToken) and Directory API, and Drive API
+v3 files (files.list with `q` on modifiedTime, files.get?alt=media, files.export)."""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import itertools
 import json
 import random
+import re
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -54,6 +57,7 @@ class FakeGoogle(FakeServer):
         self.user_tokens: list[dict] = []  # {"userId", "clientId"}
         self.files: dict[str, dict] = {}  # file id -> {"owner", "permissions"}
         self.changes: list[tuple[str, str]] = []
+        self.downloads: list[str] = []  # Drive file ids downloaded or exported, in order
         super().__init__(*args, **kwargs)
 
     def credentials(self) -> dict:
@@ -95,6 +99,10 @@ class FakeGoogle(FakeServer):
                 r"/drive/v3/files/(?P<file_id>[^/]+)/permissions/(?P<pid>[^/]+)",
                 self.delete_permission,
             ),
+            # Drive files (content inspection)
+            ("GET", r"/drive/v3/files", self.drive_files_list),
+            ("GET", r"/drive/v3/files/(?P<file_id>[^/]+)", self.drive_file_get),
+            ("GET", r"/drive/v3/files/(?P<file_id>[^/]+)/export", self.drive_file_export),
         ]
 
     # --- Data ----------------------------------------------------------------------------
@@ -459,3 +467,115 @@ class FakeGoogle(FakeServer):
         found["permissions"].remove(permission)
         self.changes.append(("unshared", f"{file_id}:{pid}"))
         return Response(204, b"")
+
+    # --- Drive files (content inspection) ----------------------------------------------------
+
+    def add_drive_file(
+        self,
+        file_id: str,
+        name: str,
+        content: bytes,
+        *,
+        owner: str = "ann@acme.test",
+        permissions: list[dict] | None = None,
+        mime: str = "text/plain",
+        modified: dt.datetime | None = None,
+        size: int | None = None,
+    ) -> dict:
+        """A Drive file with content; Google-native types (mime application/vnd.google-apps.*)
+        have no size and answer only files.export (with `content` as the exported text)."""
+        entry = self.add_file(file_id, owner, list(permissions or []))
+        native = mime.startswith("application/vnd.google-apps.")
+        entry.update(
+            {
+                "name": name,
+                "content": content,
+                "mimeType": mime,
+                "modifiedTime": rfc3339(modified or dt.datetime.now(dt.UTC)),
+                "size": None if native else (size if size is not None else len(content)),
+                "trashed": False,
+            }
+        )
+        return entry
+
+    def touch_drive_file(self, file_id: str, content: bytes | None = None) -> None:
+        entry = self.files[file_id]
+        if content is not None:
+            entry["content"] = content
+            entry["size"] = len(content)
+        entry["modifiedTime"] = rfc3339(dt.datetime.now(dt.UTC))
+
+    def _drive_item(self, file_id: str, entry: dict) -> dict:
+        item = {
+            "kind": "drive#file",
+            "id": file_id,
+            "name": entry["name"],
+            "mimeType": entry["mimeType"],
+            "modifiedTime": entry["modifiedTime"],
+            "owners": [{"emailAddress": entry["owner"], "permissionId": "perm-owner"}],
+            "permissions": entry["permissions"],
+            "webViewLink": f"https://docs.google.com/file/d/{file_id}/view",
+            "parents": ["0AroOt"],
+            "trashed": entry.get("trashed", False),
+        }
+        if entry.get("size") is not None:
+            item["size"] = str(entry["size"])  # Drive sends sizes as strings
+            item["md5Checksum"] = hashlib.md5(entry["content"]).hexdigest()  # noqa: S324
+        return item
+
+    def drive_files_list(self, request: Request) -> Response:
+        denied = self._auth(request)
+        if denied:
+            return denied
+        query = request.query.get("q", "")
+        after = re.search(r"modifiedTime > '([^']+)'", query)
+        listed = []
+        for file_id, entry in sorted(self.files.items()):
+            if "content" not in entry:
+                continue  # a governance-only file
+            if "trashed = false" in query and entry.get("trashed"):
+                continue
+            if after and parse(entry["modifiedTime"]) <= parse(after.group(1)):
+                continue
+            listed.append(self._drive_item(file_id, entry))
+        offset = int(request.query.get("pageToken") or 0)
+        chunk, following = self.page(listed, offset)
+        body: dict = {"kind": "drive#fileList", "files": chunk}
+        if following is not None:
+            body["nextPageToken"] = str(following)
+        return Response(200, body)
+
+    def drive_file_get(self, request: Request, file_id: str) -> Response:
+        denied = self._auth(request)
+        if denied:
+            return denied
+        entry = self._file(file_id)
+        if entry is None or "content" not in entry:
+            return self._missing_file(file_id)
+        if request.query.get("alt") != "media":
+            return Response(200, self._drive_item(file_id, entry))
+        if entry["mimeType"].startswith("application/vnd.google-apps."):
+            message = "Only files with binary content can be downloaded. Use Export with Docs."
+            return Response(
+                403,
+                {
+                    "error": {
+                        "code": 403,
+                        "message": message,
+                        "errors": [{"reason": "fileNotDownloadable"}],
+                    }
+                },
+            )
+        self.downloads.append(file_id)
+        return Response(200, entry["content"], {"Content-Type": "application/octet-stream"})
+
+    def drive_file_export(self, request: Request, file_id: str) -> Response:
+        denied = self._auth(request)
+        if denied:
+            return denied
+        entry = self._file(file_id)
+        if entry is None or "content" not in entry:
+            return self._missing_file(file_id)
+        self.downloads.append(file_id)
+        mime = request.query.get("mimeType", "text/plain")
+        return Response(200, entry["content"], {"Content-Type": mime})

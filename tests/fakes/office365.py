@@ -1,5 +1,7 @@
 """A fake Microsoft 365: Entra ID token endpoint, Office 365 Management Activity API
-(subscriptions, content listing with NextPageUri, content blobs) and Microsoft Graph."""
+(subscriptions, content listing with NextPageUri, content blobs) and Microsoft Graph, including
+OneDrive files for content inspection (`/users/{id}/drive/root/delta` with delta links, item
+permissions, pre-authenticated download URLs)."""
 
 from __future__ import annotations
 
@@ -43,6 +45,12 @@ class FakeOffice365(FakeServer):
         self.grants: list[dict] = []  # oauth2PermissionGrants
         self.risky: dict[str, str] = {}  # user id -> risk level
         self.changes: list[tuple[str, str]] = []
+        # OneDrive (content inspection): user id -> drive id, item contents and change numbers.
+        self.drives: dict[str, str] = {}
+        self.contents: dict[str, bytes] = {}
+        self.item_seq: dict[str, int] = {}
+        self._seq = itertools.count(1)
+        self.downloads: list[str] = []
         super().__init__(*args, **kwargs)
 
     def credentials(self) -> dict:
@@ -83,6 +91,9 @@ class FakeOffice365(FakeServer):
             ),
             ("GET", r"/v1\.0/drives/(?P<drive>[^/]+)/root:/(?P<name>[^/]+)", self.root_child),
             ("POST", r"/v1\.0/drives/(?P<drive>[^/]+)/root/children", self.create_folder),
+            # OneDrive files (content inspection)
+            ("GET", r"/v1\.0/users/(?P<user_id>[^/]+)/drive/root/delta", self.drive_delta),
+            ("GET", r"/download/(?P<item>[^/]+)", self.download),
             ("GET", r"/v1\.0/servicePrincipals", self.list_service_principals),
             ("GET", r"/v1\.0/oauth2PermissionGrants", self.list_grants),
             ("DELETE", r"/v1\.0/oauth2PermissionGrants/(?P<grant_id>[^/]+)", self.delete_grant),
@@ -555,3 +566,85 @@ class FakeOffice365(FakeServer):
         self.grants.remove(grant)
         self.changes.append(("grant deleted", grant_id))
         return Response(204, b"")
+
+    # --- OneDrive files (content inspection) -------------------------------------------------
+
+    def add_drive_file(
+        self,
+        user_id: str,
+        name: str,
+        content: bytes,
+        *,
+        permissions: list[dict] | None = None,
+        mime: str = "text/plain",
+        modified: dt.datetime | None = None,
+        size: int | None = None,
+    ) -> dict:
+        """A file in the user's OneDrive (the drive is created with the first file)."""
+        drive = self.drives.setdefault(user_id, f"b!{user_id[:8]}")
+        item = self.add_file(
+            f"https://contoso-my.sharepoint.com/personal/{user_id[:8]}/Documents/{name}",
+            name,
+            list(permissions or []),
+            drive=drive,
+        )
+        item.update(
+            {
+                "file": {"mimeType": mime},
+                "size": size if size is not None else len(content),
+                "lastModifiedDateTime": stamp(modified or dt.datetime.now(dt.UTC)) + "Z",
+                "@microsoft.graph.downloadUrl": self.url(f"/download/{item['id']}"),
+            }
+        )
+        self.contents[item["id"]] = content
+        self.item_seq[item["id"]] = next(self._seq)
+        return item
+
+    def touch_drive_file(self, item_id: str, content: bytes | None = None) -> None:
+        """A change: new content (or only a sharing change), listed again by delta."""
+        item = self.items[item_id]
+        if content is not None:
+            self.contents[item_id] = content
+            item["size"] = len(content)
+            item["lastModifiedDateTime"] = stamp(dt.datetime.now(dt.UTC)) + "Z"
+        self.item_seq[item_id] = next(self._seq)
+
+    def drive_delta(self, request: Request, user_id: str) -> Response:
+        denied = self._auth(request, graph=True)
+        if denied:
+            return denied
+        drive = self.drives.get(user_id)
+        if drive is None:
+            return self._graph_error(404, "itemNotFound", "The resource could not be found.")
+        after = int(request.query.get("token") or 0)
+        changed = sorted(
+            (
+                (seq, item_id)
+                for item_id, seq in self.item_seq.items()
+                if seq > after and self.items[item_id]["parentReference"]["driveId"] == drive
+            ),
+        )
+        listed = (
+            [{"id": f"{drive}-root", "root": {}, "folder": {"childCount": 0}}] if not after else []
+        )
+        listed += [self._public(self.items[item_id]) for _seq, item_id in changed]
+        offset = int(request.query.get("$skiptoken", 0))
+        chunk, following = self.page(listed, offset)
+        path = f"/v1.0/users/{user_id}/drive/root/delta"
+        body: dict = {"@odata.context": "x", "value": chunk}
+        if following is not None:
+            body["@odata.nextLink"] = self.url(
+                path, {"token": str(after), "$skiptoken": str(following)}
+            )
+        else:
+            newest = max([after, *(seq for seq, _ in changed)])
+            body["@odata.deltaLink"] = self.url(path, {"token": str(newest)})
+        return Response(200, body)
+
+    def download(self, request: Request, item: str) -> Response:
+        if "authorization" in request.headers:  # pre-authenticated URLs take no token
+            return self._graph_error(400, "invalidRequest", "Unexpected Authorization header")
+        if item not in self.contents:
+            return self._missing_item()
+        self.downloads.append(item)
+        return Response(200, self.contents[item], {"Content-Type": "application/octet-stream"})

@@ -70,10 +70,23 @@ class Finding:
     subject: str  # usually `row.subject`
     title: str
     description: str
-    rows: list[Row]  # the activities that show it (linked to the alert)
+    rows: list[Row]  # the activities that show it (linked to the alert); may be empty if `at`
     evidence: list[str] = field(default_factory=list)  # short lines, e.g. "FR -> AU in 40 min"
     severity: int | None = None  # None: the policy's severity
     key: str = ""  # extra de-duplication key (e.g. one alert per forwarding rule)
+    # A finding that is not about activities (e.g. a scanned file) says when it happened and
+    # whom and what to link: people, accounts and apps (ids), besides those of its rows.
+    at: datetime | None = None
+    user_ids: tuple = ()
+    account_ids: tuple = ()
+    app_ids: tuple = ()
+
+    def span(self) -> tuple[datetime, datetime]:
+        """(first, last) moment of the finding: its activities' and its own `at`."""
+        times = [row.occurred_at for row in self.rows]
+        if self.at is not None:
+            times.append(self.at)
+        return min(times), max(times)
 
 
 @dataclass(frozen=True)

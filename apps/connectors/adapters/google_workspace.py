@@ -11,6 +11,17 @@ cursor moves to the window's end only once its last page was handed over. Window
 cursor minus an hour of overlap: Google documents lag times of up to hours for some reports.
 
 Directory: users.list, groups.list and members.list (`customer=my_customer`, `nextPageToken`).
+
+Files (Drive API v3, for content inspection): `files.list` as the connection's admin
+(`corpora=allDrives`, every file the admin can see; other users' private My Drive files need
+per-user delegation, which is not done here), with the `drive.readonly` scope minted separately
+(a connection without it still polls). A pass lists files modified since the cursor (minus the
+overlap); at least every `FULL_SCAN_HOURS` a pass lists every file, so sharing changes (which do
+not move `modifiedTime`) are seen too. The cursor keeps the pass and its next `pageToken`, so a
+killed scan resumes on the next page. Downloads: `files.get?alt=media`; Google Docs, Sheets and
+Slides are exported as text (`files.export`), other Google-native types are recorded as not
+scanned. Sharing: "anyone" is public (Internet when discoverable), another domain or an address
+outside the admin's domain is external (its domain is collected), the domain itself internal.
 """
 
 from __future__ import annotations
@@ -33,8 +44,10 @@ from apps.activities.events import EventIn
 from .. import errors
 from ..client import body_json, iso, parse_time, retry_at_from
 from ..models import Vendor
+from . import files as f
 from . import register
 from .base import ActionTarget, Adapter, CredentialField, Directory, Page, clean_ip, skip, text
+from .governance import common as governance_common
 from .governance import google_workspace as governance_actions
 
 SCOPES = " ".join(
@@ -88,6 +101,21 @@ PRIVATE_VALUES = {"private", "none", "people_within_domain_with_link_removed"}
 AUDIT_OFF_MARKERS = ("accessnotconfigured", "service_disabled", "has not been used in project")
 RATE_REASONS = {"ratelimitexceeded", "userratelimitexceeded", "quotaexceeded"}
 
+DRIVE_READ_SCOPES = "https://www.googleapis.com/auth/drive.readonly"
+FOLDER = "application/vnd.google-apps.folder"
+# Google-native types exported as text for inspection (others have no text to export).
+EXPORTS = {
+    "application/vnd.google-apps.document": "text/plain",
+    "application/vnd.google-apps.spreadsheet": "text/csv",
+    "application/vnd.google-apps.presentation": "text/plain",
+}
+FILE_FIELDS = (
+    "nextPageToken,files(id,name,mimeType,size,md5Checksum,modifiedTime,"
+    "owners(emailAddress,permissionId),permissions(id,type,role,emailAddress,domain,"
+    "allowFileDiscovery),webViewLink,parents,trashed)"
+)
+FILES_PAGE_SIZE = 100
+
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
@@ -125,7 +153,8 @@ class GoogleWorkspaceAdapter(Adapter):
             "Service account key (JSON)",
             secret=True,
             help="The key file of a service account with domain-wide delegation for the "
-            "Reports and Directory read-only scopes. Paste the whole JSON.",
+            "Reports and Directory read-only scopes (and drive.readonly to scan files). "
+            "Paste the whole JSON.",
         ),
     )
     streams = APPLICATIONS
@@ -386,6 +415,166 @@ class GoogleWorkspaceAdapter(Adapter):
                 )
             )
         return Directory(accounts=accounts, groups=groups, complete=True)
+
+    # --- Files (Drive API v3) --------------------------------------------------------------
+
+    def _drive_session(self):
+        session = getattr(self, "_drive", None)
+        if session is None:
+            session = self._drive = governance_actions._Google(self)
+        return session
+
+    def _drive_get(self, url: str, *, doing: str, missing: str | None = None, **kwargs):
+        session = self._drive_session()
+        subject = session.admin
+
+        def headers() -> dict[str, str]:
+            return {"Authorization": f"Bearer {session.token(subject, DRIVE_READ_SCOPES)}"}
+
+        def refresh() -> bool:
+            session._tokens.pop((subject, DRIVE_READ_SCOPES), None)
+            return True
+
+        return governance_common.send(
+            self,
+            "GET",
+            url,
+            doing=doing,
+            missing=missing,
+            headers=headers,
+            refresh=refresh,
+            **kwargs,
+        )
+
+    def list_files(self, cursor: dict) -> Iterator[f.FilePage]:
+        now = self.started_at
+        url = f"{self._drive_session().drive}/drive/v3/files"
+        since = parse_time(cursor.get("since"))
+        full_at = parse_time(cursor.get("full_at"))
+        current = cursor.get("pass") if isinstance(cursor.get("pass"), dict) else None
+        token = cursor.get("page_token") or None
+        if token and current and parse_time(current.get("started")):
+            started = parse_time(current["started"])
+            after = parse_time(current.get("after"))
+        else:
+            token, started = None, now
+            full = (
+                since is None
+                or full_at is None
+                or now - full_at >= timedelta(hours=f.FULL_SCAN_HOURS)
+            )
+            after = None if full else since - self.overlap
+        query = f"trashed = false and mimeType != '{FOLDER}'"
+        if after is not None:
+            query += f" and modifiedTime > '{iso(after)}'"
+        internal = {f.domain_of(self.credentials.get("admin_email", ""))} - {""}
+        position = {
+            "pass": {"started": iso(started), "after": iso(after) if after else None},
+            **({"since": iso(since)} if since else {}),
+            **({"full_at": iso(full_at)} if full_at else {}),
+        }
+        while True:
+            params = {
+                "q": query,
+                "fields": FILE_FIELDS,
+                "pageSize": FILES_PAGE_SIZE,
+                "corpora": "allDrives",
+                "includeItemsFromAllDrives": "true",
+                "supportsAllDrives": "true",
+            }
+            if token:
+                params["pageToken"] = token
+            response = self._drive_get(url, doing="list Drive files", params=params)
+            body = self.require_dict(body_json(response), "a Drive file list")
+            listed, skipped = [], 0
+            for item in self.require_list(body.get("files"), "a Drive file list"):
+                remote = self._remote_file(item, internal)
+                if remote is None:
+                    skipped += 1
+                else:
+                    listed.append(remote)
+            token = body.get("nextPageToken") or None
+            if token:
+                yield f.FilePage(listed, {**position, "page_token": token}, skipped)
+                continue
+            done = {"since": iso(started)}
+            done["full_at"] = iso(started) if after is None else position.get("full_at")
+            yield f.FilePage(listed, {k: v for k, v in done.items() if v}, skipped)
+            return
+
+    def _remote_file(self, item: Any, internal: set[str]) -> f.RemoteFile | None:
+        if not isinstance(item, dict) or not item.get("id") or item.get("mimeType") == FOLDER:
+            skip(self.vendor, item, "a Drive entry without an id, or a folder")
+            return None
+        owners = [o for o in item.get("owners") or [] if isinstance(o, dict)]
+        owner = text(owners[0].get("emailAddress"), 254) if owners else ""
+        domains = set(internal) | ({f.domain_of(owner)} - {""})
+        level, external = f.PRIVATE, set()
+        for permission in item.get("permissions") or []:
+            if not isinstance(permission, dict) or permission.get("role") == "owner":
+                continue
+            kind = permission.get("type")
+            if kind == "anyone":
+                discoverable = bool(permission.get("allowFileDiscovery"))
+                level = max(level, f.PUBLIC_INTERNET if discoverable else f.PUBLIC)
+            elif kind == "domain":
+                domain = str(permission.get("domain") or "").lower()
+                if f.is_internal_domain(domain, domains):
+                    level = max(level, f.INTERNAL)
+                elif domain:
+                    level = max(level, f.EXTERNAL)
+                    external.add(domain)
+            elif kind in ("user", "group"):
+                domain = f.domain_of(str(permission.get("emailAddress") or ""))
+                if not domain or f.is_internal_domain(domain, domains):
+                    level = max(level, f.INTERNAL)
+                else:
+                    level = max(level, f.EXTERNAL)
+                    external.add(domain)
+        mime = str(item.get("mimeType") or "")
+        skip_reason, fetch = "", {}
+        if mime.startswith("application/vnd.google-apps."):
+            if mime in EXPORTS:
+                fetch["export"] = EXPORTS[mime]
+            else:
+                skip_reason = "a Google " + mime.rsplit(".", 1)[-1] + " has no text to export"
+        try:
+            size = int(item["size"]) if item.get("size") not in (None, "") else None
+        except (TypeError, ValueError):
+            size = None
+        return f.RemoteFile(
+            external_id=text(item["id"], 300),
+            name=text(item.get("name") or item["id"]),
+            mime_type=text(mime, 200),
+            size=size,
+            modified_at=parse_time(item.get("modifiedTime")),
+            owner=owner,
+            location=text(item.get("webViewLink"), 1000),
+            access_level=level,
+            external_domains=sorted(external),
+            skip_reason=skip_reason,
+            fetch=fetch,
+        )
+
+    def download_file(self, remote: f.RemoteFile) -> bytes:
+        file_id = governance_common.segment(remote.external_id)
+        base = f"{self._drive_session().drive}/drive/v3/files/{file_id}"
+        missing = f"Google Drive has no file {remote.external_id} any more (deleted since?)"
+        if remote.fetch.get("export"):
+            response = self._drive_get(
+                base + "/export",
+                doing="export the file as text",
+                missing=missing,
+                params={"mimeType": remote.fetch["export"]},
+            )
+        else:
+            response = self._drive_get(
+                base,
+                doing="download the file",
+                missing=missing,
+                params={"alt": "media", "supportsAllDrives": "true"},
+            )
+        return response.content
 
     # --- Governance (the actions are in adapters/governance/) ------------------------------
 

@@ -9,6 +9,17 @@ itself catches blobs Microsoft lists late (its listing is eventually consistent)
 
 Directory: Graph `/users`, `/groups` and `/groups/{id}/members`, following `@odata.nextLink`.
 
+Files (Microsoft Graph, for content inspection): every user's OneDrive through
+`/users/{id}/drive/root/delta` (with `Prefer: deltashowsharingchanges`, so a sharing change
+lists the item again). The cursor keeps each drive's `@odata.deltaLink` and, inside a drive,
+the `@odata.nextLink` reached, so a killed scan resumes on the next page; at least every
+`FULL_SCAN_HOURS` the delta links are dropped and every file is listed again (a full pass).
+Each file's permissions (`/drives/{d}/items/{i}/permissions`) give its sharing level: an
+anonymous link is public (Internet), an organisation link internal, a share with an address
+outside the tenant's verified domains (`/organization`) external. Downloads use the item's
+pre-authenticated `@microsoft.graph.downloadUrl` (SharePoint hosts only, no token sent), read
+fresh from the item when the listing had none. Needs Files.Read.All and Organization.Read.All.
+
 Hosts: login.microsoftonline.com (tokens), manage.office.com, graph.microsoft.com. A base URL
 set on the instance replaces all three (a gateway, or the test suite's fake Microsoft).
 """
@@ -29,6 +40,7 @@ from apps.activities.events import EventIn
 from .. import errors
 from ..client import body_json, iso, parse_time
 from ..models import Vendor
+from . import files as f
 from . import register
 from .base import ActionTarget, Adapter, CredentialField, Directory, Page, clean_ip, skip, text
 from .governance import office365 as governance_actions
@@ -100,6 +112,8 @@ FORWARDING_PARAMETERS = {"forwardingsmtpaddress", "forwardingaddress", "forwardt
 FORWARDING_OPERATIONS = {"Set-Mailbox", "New-InboxRule", "Set-InboxRule", "UpdateInboxRules"}
 ADMIN_USER_TYPES = {2, 3}  # Admin, DcAdmin (Management Activity API schema, UserType)
 ADMIN_RECORD_TYPES = {1, 8}  # ExchangeAdmin, AzureActiveDirectory (directory changes)
+# Where Microsoft's pre-authenticated download URLs point (OneDrive and SharePoint).
+DOWNLOAD_HOSTS = (".sharepoint.com", ".sharepoint-df.com", ".sharepoint.us", ".1drv.com")
 
 
 def _properties(record: dict, key: str) -> dict[str, str]:
@@ -126,7 +140,8 @@ class Office365Adapter(Adapter):
             "Client secret",
             secret=True,
             help="Needs ActivityFeed.Read (Office 365 Management APIs) and "
-            "User.Read.All, GroupMember.Read.All (Graph) application permissions.",
+            "User.Read.All, GroupMember.Read.All (Graph) application permissions; "
+            "Files.Read.All and Organization.Read.All to scan files.",
         ),
     )
     streams = CONTENT_TYPES
@@ -405,6 +420,189 @@ class Office365Adapter(Adapter):
                 )
             )
         return Directory(accounts=accounts, groups=groups, complete=True)
+
+    # --- Files (Microsoft Graph, OneDrive) --------------------------------------------------
+
+    def _verified_domains(self) -> set[str]:
+        found = getattr(self, "_domains", None)
+        if found is None:
+            found = set()
+            for org in self._graph_all("organization", {"$select": "id,verifiedDomains"}):
+                for domain in org.get("verifiedDomains") or []:
+                    if isinstance(domain, dict) and domain.get("name"):
+                        found.add(str(domain["name"]).lower())
+            self._domains = found
+        return found
+
+    def list_files(self, cursor: dict) -> Iterator[f.FilePage]:
+        now = self.started_at
+        links: dict[str, str] = dict(cursor.get("links") or {})
+        full_at = parse_time(cursor.get("full_at"))
+        full_started = parse_time(cursor.get("full_started"))
+        current, resume = cursor.get("current") or "", cursor.get("next") or ""
+        if full_started is None and (
+            full_at is None or now - full_at >= timedelta(hours=f.FULL_SCAN_HOURS)
+        ):
+            # A full pass: every drive listed again from its start.
+            full_started, links, current, resume = now, {}, "", ""
+
+        def position(**extra) -> dict:
+            state = {"links": dict(links), **extra}
+            if full_at:
+                state["full_at"] = iso(full_at)
+            if full_started:
+                state["full_started"] = iso(full_started)
+            return state
+
+        select = "id,userPrincipalName,mail"
+        users = sorted(
+            (u for u in self._graph_all("users", {"$select": select, "$top": 999})),
+            key=lambda u: str(u["id"]),
+        )
+        for user in users:
+            user_id = str(user["id"])
+            owner = text(user.get("mail") or user.get("userPrincipalName"), 254)
+            if current == user_id and resume:
+                url: str | None = self.follow(resume, self.graph_url)
+            elif links.get(user_id):
+                url = self.follow(links[user_id], self.graph_url)
+            else:
+                url = f"{self.graph_url}/v1.0/users/{user_id}/drive/root/delta"
+            current = ""
+            while url:
+                self._scope = "graph"
+                try:
+                    body, _ = self.get_json(url, headers={"Prefer": "deltashowsharingchanges"})
+                except errors.ConnectorError as exc:
+                    if exc.http_status == 404:  # no OneDrive (no licence, never signed in)
+                        break
+                    raise
+                body = self.require_dict(body, "a drive delta page")
+                listed, skipped = [], 0
+                for item in self.require_list(body.get("value"), "a drive delta page"):
+                    if not isinstance(item, dict) or "file" not in item or "deleted" in item:
+                        continue  # folders, the root, deletions
+                    remote = self._remote_file(item, owner, user_id)
+                    if remote is None:
+                        skipped += 1
+                    else:
+                        listed.append(remote)
+                following = self.follow(body.get("@odata.nextLink"), self.graph_url)
+                if following:
+                    yield f.FilePage(listed, position(current=user_id, next=following), skipped)
+                    url = following
+                    continue
+                delta = body.get("@odata.deltaLink")
+                if delta:
+                    links[user_id] = str(self.follow(delta, self.graph_url))
+                yield f.FilePage(listed, position(), skipped)
+                url = None
+        if full_started:
+            full_at, full_started = full_started, None
+        yield f.FilePage([], position())
+
+    def _remote_file(self, item: dict, owner: str, user_id: str) -> f.RemoteFile | None:
+        parent = item.get("parentReference") or {}
+        drive_id = str(parent.get("driveId") or "") if isinstance(parent, dict) else ""
+        if not item.get("id") or not drive_id:
+            skip(self.vendor, item, "a drive item without an id or a drive id")
+            return None
+        internal = self._verified_domains() | ({f.domain_of(owner)} - {""})
+        level, external = f.PRIVATE, set()
+        permissions_url = f"{self.graph_url}/v1.0/drives/{drive_id}/items/{item['id']}/permissions"
+        for permission in self._graph_all_url(permissions_url):
+            roles = permission.get("roles") or []
+            if "owner" in roles or permission.get("inheritedFrom"):
+                continue
+            link = permission.get("link") if isinstance(permission.get("link"), dict) else {}
+            scope = str(link.get("scope") or "").lower()
+            if scope == "anonymous":
+                level = max(level, f.PUBLIC_INTERNET)
+            elif scope == "organization":
+                level = max(level, f.INTERNAL)
+            identities = list(permission.get("grantedToIdentitiesV2") or [])
+            if permission.get("grantedToV2"):
+                identities.append(permission["grantedToV2"])
+            for identity in identities:
+                if not isinstance(identity, dict):
+                    continue
+                person = identity.get("siteUser") or identity.get("user") or {}
+                address = str(person.get("email") or "") if isinstance(person, dict) else ""
+                domain = f.domain_of(address)
+                if domain and not f.is_internal_domain(domain, internal):
+                    level = max(level, f.EXTERNAL)
+                    external.add(domain)
+                else:
+                    level = max(level, f.INTERNAL)
+        try:
+            size = int(item["size"]) if item.get("size") is not None else None
+        except (TypeError, ValueError):
+            size = None
+        file_facet = item.get("file") if isinstance(item.get("file"), dict) else {}
+        download = item.get("@microsoft.graph.downloadUrl")
+        return f.RemoteFile(
+            external_id=text(item["id"], 300),
+            name=text(item.get("name") or item["id"]),
+            mime_type=text(file_facet.get("mimeType"), 200),
+            size=size,
+            modified_at=parse_time(item.get("lastModifiedDateTime")),
+            owner=owner,
+            owner_id=user_id,
+            location=text(item.get("webUrl"), 1000),
+            access_level=level,
+            external_domains=sorted(external),
+            fetch={"drive_id": drive_id, **({"url": download} if download else {})},
+        )
+
+    def _graph_all_url(self, url: str) -> Iterator[dict]:
+        self._scope = "graph"
+        following: str | None = url
+        while following:
+            body, _ = self.get_json(following)
+            body = self.require_dict(body, "a Graph page")
+            for item in self.require_list(body.get("value"), "a Graph value list"):
+                if isinstance(item, dict):
+                    yield item
+            following = self.follow(body.get("@odata.nextLink"), self.graph_url)
+
+    def _download_url(self, url: str) -> str:
+        """A download URL we may fetch: Microsoft's SharePoint hosts, or the Graph host."""
+        try:
+            target, graph = httpx.URL(url), httpx.URL(self.graph_url)
+        except (httpx.InvalidURL, TypeError) as exc:
+            raise errors.BadResponse("the app sent a download link we could not read") from exc
+        same = (target.scheme, target.host, target.port) == (graph.scheme, graph.host, graph.port)
+        trusted = target.scheme == "https" and target.host.endswith(DOWNLOAD_HOSTS)
+        if not (same or trusted):
+            raise errors.BadResponse(
+                f"the app sent a download link to another host ({target.host}); not followed"
+            )
+        return url
+
+    def _fresh_download_url(self, remote: f.RemoteFile) -> str:
+        self._scope = "graph"
+        drive = remote.fetch.get("drive_id", "")
+        body, _ = self.get_json(
+            f"{self.graph_url}/v1.0/drives/{drive}/items/{remote.external_id}",
+            params={"$select": "id,@microsoft.graph.downloadUrl"},
+        )
+        url = self.require_dict(body, "a drive item").get("@microsoft.graph.downloadUrl")
+        if not url:
+            raise errors.BadResponse("the app gave no download link for the file")
+        return str(url)
+
+    def download_file(self, remote: f.RemoteFile) -> bytes:
+        # Pre-authenticated links: no Authorization header goes to the download host. A
+        # listed link lives about an hour; an expired one is read fresh from the item once.
+        url = remote.fetch.get("url")
+        if url:
+            try:
+                return self.client.request("GET", self._download_url(str(url))).content
+            except errors.ConnectorError as exc:
+                if exc.http_status not in (401, 403, 404):
+                    raise
+        url = self._fresh_download_url(remote)
+        return self.client.request("GET", self._download_url(url)).content
 
     # --- Governance (the actions are in adapters/governance/) ------------------------------
 
