@@ -142,7 +142,7 @@ def test_integrations_of_the_tenant_with_their_data(client, rita, tenant_a):
 def test_empty_states_say_what_would_appear(client, rita, tenant_a):
     client.force_login(rita)
     body = client.get(page(tenant_a)).content.decode()
-    assert body.count("None configured.") == 3
+    assert body.count("None configured.") == 4
     assert "Each active API token would appear here" in body
 
 

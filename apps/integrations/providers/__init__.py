@@ -1,6 +1,6 @@
 """The built-in integration providers; importing this package registers them (see
 `apps.integrations.registry` for how to add one)."""
 
-from . import connectors, discovery, tokens
+from . import connectors, destinations, discovery, tokens
 
-__all__ = ["connectors", "discovery", "tokens"]
+__all__ = ["connectors", "destinations", "discovery", "tokens"]
