@@ -117,6 +117,12 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute=31, hour=2),
         "options": {"expires": 23 * 3600},
     },
+    # Integrations: push every destination with something due, prune the delivered outbox.
+    "integrations.push-due": {
+        "task": "integrations.push_due",
+        "schedule": crontab(),  # every minute
+        "options": {"expires": 50},
+    },
     # Content inspection: scan new and changed files of connected apps that support files.
     "dlp.scan-files": {
         "task": "dlp.scan_files_due",

@@ -404,6 +404,10 @@ ICAP_MAX_HEADER_BYTES = env.int("ICAP_MAX_HEADER_BYTES", default=65536)
 ICAP_MAX_BODY_BYTES = env.int("ICAP_MAX_BODY_BYTES", default=50 * 1024 * 1024)
 ICAP_IDLE_TIMEOUT = env.float("ICAP_IDLE_TIMEOUT", default=30.0)
 
+# --- Integrations (apps/integrations) -------------------------------------------------------------
+# The console's public address, for links in what we send out (webhooks, SIEM, e-mails).
+CONSOLE_BASE_URL = env.str("CONSOLE_BASE_URL", default="http://localhost:8000")
+
 # How much demo data seed_demo makes (1.0: a few hundred people, ~50k activities).
 DEMO_SCALE = env.float("DEMO_SCALE", default=1.0)
 

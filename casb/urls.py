@@ -11,6 +11,7 @@ tenant_console = [
     path("settings/privacy/", include("apps.compliance.urls")),
     path("settings/dlp/", include("apps.dlp.urls_settings")),
     path("settings/icap/", include("apps.dlp.urls_icap")),
+    path("settings/integrations/", include("apps.integrations.urls")),
     path("activities/", include("apps.activities.urls")),
     path("users/", include("apps.accounts.urls")),
     path("alerts/", include("apps.alerts.urls")),

@@ -476,6 +476,7 @@ from tests import (  # noqa: E402
     role_matrix_files,
     role_matrix_governance,
     role_matrix_icap,
+    role_matrix_integrations,
     role_matrix_location,
     role_matrix_offboarding,
     role_matrix_policies,
@@ -502,6 +503,7 @@ for _module in (
     role_matrix_file_policies,
     role_matrix_dlp_settings,
     role_matrix_icap,
+    role_matrix_integrations,
 ):
     _clash = set(_module.ROWS) & set(EXPECTED)
     assert not _clash, f"role matrix rows defined twice: {sorted(_clash)}"

@@ -44,6 +44,8 @@ from apps.alerts.tasks import evaluate
 from apps.compliance.inventory import retention_days
 from apps.compliance.models import DataKind
 from apps.compliance.scope import IngestionScope, ScopeDecision, sub_app_of
+from apps.integrations import outbox
+from apps.integrations.models import EventKind
 from apps.tenants.scoping import current_tenant_or_none, tenant_context
 from apps.tenants.tasking import enqueue_on_commit
 
@@ -355,6 +357,9 @@ class _Ingestion:
                     )
                     if written and settings.POLICY_EVALUATION:
                         enqueue_on_commit(evaluate, str(self.tenant.id), using=self.alias)
+                    # Last statement: the outbox numbers the chunk under a row lock held
+                    # until this commits (see apps.integrations.outbox).
+                    outbox.append(EventKind.ACTIVITIES, [pk for pk, _ in written])
             except Exception as exc:
                 self.resolver.discard()
                 if attempt == 1 and self.writer.is_missing_partition(exc):

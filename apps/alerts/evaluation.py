@@ -27,7 +27,7 @@ import json
 import logging
 import time
 from collections import defaultdict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import compress
 from operator import itemgetter
@@ -55,6 +55,8 @@ from django.utils import timezone
 from apps.accounts.models import GroupMembership
 from apps.activities.models import Activity
 from apps.activities.query import FilterError, compile_filters
+from apps.integrations import outbox
+from apps.integrations.models import EventKind
 
 from . import raising
 from .detectors import all_detectors
@@ -87,6 +89,7 @@ class Stats:
     alerts_updated: int = 0
     suppressed: int = 0
     governance: int = 0
+    alert_ids: set = field(default_factory=set)  # raised or changed in the current group
     busy: bool = False  # another evaluator holds the tenant's lock
     more: bool = False  # stopped on the time budget with batches left
 
@@ -139,8 +142,11 @@ def evaluate_pending(tenant, *, max_seconds: float = 50.0, now: datetime | None 
                     break
                 group.append(batch)
                 size += len(batch.activity_ids)
+            stats.alert_ids = set()
             engine.evaluate(group, stats, now or timezone.now())
             EvaluationBatch.objects.filter(pk__in=[batch.pk for batch in group]).delete()
+            # Last: the outbox numbers its event under a row lock held until this commits.
+            outbox.append(EventKind.ALERT, sorted(stats.alert_ids, key=str))
         stats.batches += len(group)
         if time.monotonic() > deadline:
             stats.more = EvaluationBatch.objects.exists()
@@ -287,6 +293,8 @@ class Engine:
         )
         stats.alerts_created += len(raised.created)
         stats.alerts_updated += raised.updated
+        stats.alert_ids.update(alert.pk for alert, _ in raised.created)
+        stats.alert_ids.update(raised.updated_ids)
         stats.suppressed += raised.suppressed
         if policy.governance:
             from apps.governance.services import actions_for_alert

@@ -49,6 +49,7 @@ class Raised:
 
     created: list[tuple[Alert, Finding]] = field(default_factory=list)
     updated: int = 0
+    updated_ids: set = field(default_factory=set)  # alerts a fold changed (for the outbox)
     suppressed: int = 0
 
 
@@ -153,6 +154,8 @@ def raise_alerts(
             if alert.trigger_count <= FOLD_LINK_TRIGGERS:
                 links.add(alert, finding, limit=FOLD_LINK_ROWS)
             raised.updated += 1
+            if not alert._state.adding:
+                raised.updated_ids.add(alert.pk)
             continue
         if day_alerts >= policy.daily_alert_limit:
             day_suppressed += 1

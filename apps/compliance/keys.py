@@ -38,6 +38,7 @@ SEALED_FIELDS: dict[str, dict[str, str]] = {
     "connectors.AppInstance": {"credentials_sealed": "connectors.credentials"},
     "discovery.AnonymizationKey": {"sealed_key": "discovery.anonymization_key"},
     "dlp.Match": {"samples_sealed": SAMPLES_PURPOSE},
+    "integrations.Destination": {"secret_sealed": "integrations.destination_secret"},
 }
 _VERSION = struct.Struct(">I")
 _VERSION_AT = 17  # format (1) + tenant id (16), see crypto's header

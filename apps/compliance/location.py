@@ -146,6 +146,22 @@ EXTRA_KINDS: tuple[Extra, ...] = (
         retention="Kept for the life of the subscription; deleted with the tenant.",
     ),
     Extra(
+        key="integrations",
+        label="Integrations and their outbox",
+        description="SIEM agents and webhooks (a webhook's signing secret is encrypted with the "
+        "tenant key), the queue of alerts and activities waiting to be sent to them (ids "
+        "only), their delivery history and refused items.",
+        models=(
+            "integrations.Destination",
+            "integrations.OutboxSequence",
+            "integrations.OutboxEvent",
+            "integrations.DeadLetter",
+            "integrations.Delivery",
+        ),
+        retention="The queue is emptied as receivers take it (at most the activity retention); "
+        "the newest 500 deliveries are kept per webhook; deleted with the tenant.",
+    ),
+    Extra(
         key="secrets",
         label="Connector credentials and keys (encrypted)",
         description="The credentials of the connected apps and the Cloud Discovery "

@@ -210,6 +210,12 @@ NOT_PERSONAL: dict[str, str] = {
     "accounts.UserGroup": "a group's name and id as the app defines it (not a person)",
     "activities.IpRange": "the tenant's named network ranges",
     "alerts.AlertApp": "links an alert to an app; goes with a deleted alert",
+    "integrations.Destination": "a receiver's address, filter and sealed secret",
+    "integrations.OutboxSequence": "the tenant's outbox counter",
+    "integrations.OutboxEvent": "ids of activities and alerts waiting to be sent (no content; "
+    "ids of erased rows send nothing)",
+    "integrations.DeadLetter": "the id of an item a receiver refused, and its error",
+    "integrations.Delivery": "webhook delivery history: ids, status codes and times",
     "alerts.AlertSequence": "the tenant's alert number counter",
     "alerts.EvaluationBatch": "ids of activities waiting for evaluation (no content; ids of "
     "deleted activities are skipped by the evaluator)",

@@ -143,7 +143,7 @@ def test_integrations_of_the_tenant_with_their_data(client, rita, tenant_a):
 def test_empty_states_say_what_would_appear(client, rita, tenant_a):
     client.force_login(rita)
     body = client.get(page(tenant_a)).content.decode()
-    # One empty state per registered provider (the ICAP service is one more).
+    # One empty state per registered provider (ICAP and the SIEM/webhook group included).
     assert body.count("None configured.") == len(providers())
     assert "Each active API token would appear here" in body
 

@@ -18,6 +18,8 @@ from apps.connectors.api import AppInstanceViewSet
 from apps.discovery import api as discovery_api
 from apps.dlp import api as dlp_api
 from apps.governance.api import GovernanceViewSet
+from apps.integrations import api as integrations_api
+from apps.integrations.api_feeds import AlertFeedViewSet
 
 from . import schema  # noqa: F401  (registers the token scheme with drf-spectacular)
 from .docs import SchemaView, docs
@@ -36,6 +38,7 @@ router.register("apps", AppInstanceViewSet, basename="api-apps")
 router.register("governance", GovernanceViewSet, basename="api-governance")
 # alerts/<uuid:id>/ only takes UUIDs: alerts/bulk/ and alerts/export/ never reach the detail.
 router.register("alerts", AlertViewSet, basename="api-alerts")
+router.register("alerts/feed", AlertFeedViewSet, basename="api-alerts-feed")
 router.register("policies", PolicyViewSet, basename="api-policies")
 # Cloud Discovery: every route under discovery/ (apps/discovery/api/).
 for _prefix, _viewset, _basename in discovery_api.ROUTES:
@@ -47,6 +50,10 @@ for _prefix, _viewset, _basename in privacy_api.ROUTES:
 
 # Content inspection: files, file policies, sensitive types, ICAP (apps/dlp/api/).
 for _prefix, _viewset, _basename in dlp_api.ROUTES:
+    router.register(_prefix, _viewset, basename=_basename)
+
+# Outbound integrations: SIEM agents, webhooks, dead letters (apps/integrations/api.py).
+for _prefix, _viewset, _basename in integrations_api.ROUTES:
     router.register(_prefix, _viewset, basename=_basename)
 
 urlpatterns = [
