@@ -218,7 +218,7 @@ def test_a_malformed_multipart_body_is_400(sam, tenant_a):
     response = client.generic(
         "POST",
         SCAN,
-        data=b"--xyz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n",
+        data=b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n',
         content_type="multipart/form-data; boundary=xyz",
     )
     assert response.status_code == 400
