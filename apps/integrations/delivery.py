@@ -124,7 +124,10 @@ def items_of(event: OutboxEvent, destination: Destination) -> list[Item]:
         }
         accepts = _accepts_activity
     elif event.kind == EventKind.ALERT:
-        rows = {str(a.pk): a for a in Alert.objects.filter(pk__in=event.refs)}
+        rows = {
+            str(a.pk): a
+            for a in Alert.objects.filter(pk__in=event.refs).prefetch_related("users", "apps")
+        }
         accepts = _accepts_alert
     else:
         return []
@@ -265,8 +268,10 @@ def _backfill(destination, sender, result: PushResult, now, deadline: float) -> 
     position = dict(destination.backfill_position or {})
     kinds = destination.data_kinds or []
     if EventKind.ALERT in kinds and not position.get("alerts"):
-        alerts = Alert.objects.filter(last_triggered_at__gte=start, created_at__lt=end).order_by(
-            "last_triggered_at", "id"
+        alerts = (
+            Alert.objects.filter(last_triggered_at__gte=start, created_at__lt=end)
+            .order_by("last_triggered_at", "id")
+            .prefetch_related("users", "apps")
         )
         items = [
             Item(seq=0, index=i, kind=EventKind.ALERT, ref=str(a.pk), obj=a)

@@ -55,11 +55,15 @@ def cef_activity(activity: Activity, tenant_slug: str) -> CefActivity:
 
 
 def cef_alert(alert: Alert, tenant_slug: str) -> CefAlert:
+    users = list(alert.users.all())  # prefetched by the outbox
+    apps = list(alert.apps.all())
     return CefAlert(
         id=str(alert.pk),
         timestamp=alert.last_triggered_at,
         description=alert.title,
-        user="",
+        user=next((u.identity or u.email for u in users if u.identity or u.email), ""),
+        app_name=apps[0].name if apps else "",
+        app_ids=[str(app.pk) for app in apps],
         client_ip=(alert.ips or [""])[0],
         portal_url=_console(reverse("alerts:detail", args=[tenant_slug, alert.pk])),
         policy_ids=[str(alert.policy_id)] if alert.policy_id else [],
