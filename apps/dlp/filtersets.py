@@ -13,6 +13,7 @@ import django_filters
 from django import forms
 from django.db.models import QuerySet
 
+from apps.activities.filtersets import StrictBooleanFilter
 from apps.connectors.models import AppInstance
 from apps.tenants.filtersets import DayFilter
 from apps.tenants.scoping import current_tenant_or_none
@@ -30,7 +31,6 @@ ALIASES = {
     "mimeType": "mime_type",
 }
 
-_YES_NO = forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")])
 
 
 class FileFilterSet(django_filters.FilterSet):
@@ -103,9 +103,8 @@ class FileFilterSet(django_filters.FilterSet):
     source = django_filters.ChoiceFilter(
         choices=FileSource.choices, label="Source", empty_label="Any"
     )
-    quarantined = django_filters.BooleanFilter(
-        field_name="quarantined", label="Quarantined", widget=_YES_NO
-    )
+    # Strict: "maybe" or "-1" is a 400, not a silently ignored filter.
+    quarantined = StrictBooleanFilter(field_name="quarantined", label="Quarantined")
     scanned_from = DayFilter(
         "scanned_at",
         until=False,

@@ -69,6 +69,7 @@ class AlertFeedViewSet(TenantScopedViewSet):
     """Alerts for tools that pull: Microsoft Graph's shape, or JSON lines."""
 
     model = Alert
+    pagination_class = None  # pages by `top` and `skiptoken`, as Microsoft Graph does
 
     def scoped_queryset(self):
         return Alert.objects.all()

@@ -63,7 +63,13 @@ def test_list_and_filters(rita, tenant_a, files):
 
 
 @pytest.mark.parametrize(
-    "params", [{"scanned_from": "nope"}, {"verdict": "maybe"}, {"policy": "not-a-uuid"}]
+    "params",
+    [
+        {"scanned_from": "nope"},
+        {"verdict": "maybe"},
+        {"policy": "not-a-uuid"},
+        {"quarantined": "-58800"},  # found by schemathesis: was ignored, now a 400
+    ],
 )
 def test_bad_filters_are_400(rita, tenant_a, files, params):
     response = api(rita, tenant_a, Role.SECURITY_READER).get(LIST, params)

@@ -149,3 +149,10 @@ def test_the_feed_answers_in_few_queries(tenant_a, rita_api, django_assert_max_n
         _alert(tenant_a, n, changed=_earlier(60 - n))
     with django_assert_max_num_queries(12):
         assert len(rita_api.get(FEED).json()["value"]) == 29
+
+
+def test_the_feed_documents_no_page_size(rita_api):
+    # It pages by top/skiptoken; an unknown page_size is simply not a parameter of it.
+    schema = rita_api.get("/api/v1/schema/", {"format": "json"}).json()
+    names = {p["name"] for p in schema["paths"]["/api/v1/alerts/feed/"]["get"]["parameters"]}
+    assert names == {"since", "top", "skiptoken"}

@@ -161,6 +161,7 @@ class SensitiveTypesViewSet(TenantScopedViewSet):
 
     model = CustomSensitiveType
     http_method_names = ["get", "head", "options"]
+    pagination_class = None  # a short, fixed list: answered whole
 
     @extend_schema(
         summary="Every sensitive information type (built-in and the tenant's own)",
