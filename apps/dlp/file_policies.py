@@ -45,6 +45,7 @@ class Decision:
 
     policy_ids: list = field(default_factory=list)
     block: bool = False
+    alert_ids: list = field(default_factory=list)  # raised or folded (for the outbox)
 
 
 class _Owners:
@@ -216,6 +217,8 @@ def apply(record: FileRecord, results: dict, *, now: datetime) -> Decision:
                 alert = raised.created[0][0]
             elif raised.updated:
                 alert = ledger.open[policy.pk].get(dedupe_key(policy, finding))
+            if alert is not None:
+                decision.alert_ids.append(alert.pk)
         _govern(policy, record, alert)
     if ledger is not None:
         ledger.write()

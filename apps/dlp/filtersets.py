@@ -32,7 +32,6 @@ ALIASES = {
 }
 
 
-
 class FileFilterSet(django_filters.FilterSet):
     """App, file type, access level, extension, verdict, scan status, matched type, matched
     policy, owner, name, source, quarantined and a UTC date range of the last scan."""

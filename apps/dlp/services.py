@@ -23,6 +23,8 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from apps.compliance import crypto
+from apps.integrations import outbox
+from apps.integrations.models import EventKind
 from apps.tenants.scoping import current_tenant
 
 from . import file_policies
@@ -226,4 +228,6 @@ def scan_file(
             # Only a proxy's file can be blocked; a file in an app is acted on by governance.
             record.verdict = Verdict.BLOCKED
         record.save(update_fields=["matched_policies", "verdict"])
+        # Last statement: the outbox numbers its event under a lock held until this commits.
+        outbox.append(EventKind.ALERT, decision.alert_ids)
     return ScanResult(record=record, extraction=extraction, results=results, decision=decision)

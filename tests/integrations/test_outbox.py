@@ -283,3 +283,23 @@ def test_a_new_siem_agent_back_fills_two_days_once_then_follows_the_outbox(tenan
     with tenant_context(tenant_a):
         push(agent, sender=receiver)
     assert len(receiver.received) == 3
+
+
+def test_file_policy_alerts_are_queued_too(tenant_a):
+    from apps.alerts.models import Policy, PolicyKind
+    from apps.dlp.models import FileSource
+    from apps.dlp.services import scan_file
+
+    destination = _destination(tenant_a, kinds=("alert",))
+    with tenant_context(tenant_a):
+        Policy.objects.create(
+            kind=PolicyKind.FILE,
+            name="Cards anywhere",
+            category="dlp",
+            filters={"sensitive_types": ["payment_card"], "min_matches": 1},
+        )
+        scan_file(name="a.txt", data=b"card 4111 1111 1111 1111", source=FileSource.API)
+        alert = Alert.objects.get()
+        receiver = Recorder()
+        push(destination, sender=receiver, now=NOW)
+    assert receiver.received == [str(alert.pk)]
