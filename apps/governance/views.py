@@ -4,14 +4,13 @@ endpoint the action buttons post to."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from apps.tenants.permissions import Action
-from apps.tenants.views.base import TenantTemplateView, TenantView
+from apps.tenants.views.base import TenantTemplateView, TenantView, filtered_page
 
 from . import export, selectors, services
 from .filtersets import GovernanceFilterSet
@@ -36,18 +35,7 @@ class GovernanceLogView(TenantTemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         filterset = log_filterset(self.request).fill_choices()
-        valid = filterset.is_valid() or not filterset.is_bound
-        queryset = filterset.qs if valid else filterset.queryset.none()
-        page = Paginator(queryset, PAGE_SIZE).get_page(self.request.GET.get("page"))
-        params = self.request.GET.copy()
-        params.pop("page", None)
-        context.update(
-            filter=filterset,
-            page=page,
-            rows=list(page),
-            filtered=bool(params),
-            filter_query=params.urlencode(),
-        )
+        context.update(filtered_page(self.request, filterset, PAGE_SIZE))
         return context
 
 

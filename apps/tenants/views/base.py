@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -73,6 +74,23 @@ class TenantView(View):
 
     def may(self, action: Action) -> bool:
         return action in self.actions
+
+
+def filtered_page(request, filterset, page_size: int) -> dict:
+    """The context of a filtered, paged list page: an invalid filter shows its errors and no
+    rows (never everything); `filter_query` carries the filters into the page links."""
+    valid = filterset.is_valid() or not filterset.is_bound
+    queryset = filterset.qs if valid else filterset.queryset.none()
+    page = Paginator(queryset, page_size).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    return {
+        "filter": filterset,
+        "page": page,
+        "rows": list(page),
+        "filtered": bool(params),
+        "filter_query": params.urlencode(),
+    }
 
 
 class TenantTemplateView(TenantView, TemplateView):
