@@ -177,7 +177,11 @@ def _run(tenant: Tenant, action: GovernanceAction) -> Outcome:
 
 
 def _reflect(action: GovernanceAction) -> None:
-    """Show a suspension on our copy of the account now, not only after the next sync."""
+    """Show what a succeeded action changed on our copy now, not only after the next sync or
+    file listing: an account's suspension, a file's sharing or quarantine."""
+    if action.target_type == "file":
+        _reflect_file(action)
+        return
     from apps.accounts.models import Account, AccountStatus
 
     status = {
@@ -188,6 +192,28 @@ def _reflect(action: GovernanceAction) -> None:
         Account.objects.filter(pk=action.account_id).exclude(status=AccountStatus.DELETED).update(
             status=status
         )
+
+
+def _reflect_file(action: GovernanceAction) -> None:
+    """The file's record as the app now has it, until the next listing says more: removing
+    external sharing leaves internal shares at most (anyone-links count as external and go too),
+    making private and quarantining leave no share at all."""
+    from apps.dlp.models import AccessLevel, FileRecord
+
+    if action.app_instance_id is None or not action.target_ref:
+        return
+    records = FileRecord.objects.filter(
+        app_instance_id=action.app_instance_id, external_id=action.target_ref
+    )
+    if action.kind == GovernanceKind.REMOVE_EXTERNAL_SHARING:
+        records.filter(access_level__gt=AccessLevel.INTERNAL).update(
+            access_level=AccessLevel.INTERNAL
+        )
+        records.update(external_domains=[])
+    elif action.kind == GovernanceKind.MAKE_PRIVATE:
+        records.update(access_level=AccessLevel.PRIVATE, external_domains=[])
+    elif action.kind == GovernanceKind.QUARANTINE_FILE:
+        records.update(access_level=AccessLevel.PRIVATE, external_domains=[], quarantined=True)
 
 
 def target_of(action: GovernanceAction) -> ActionTarget:

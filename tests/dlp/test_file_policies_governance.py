@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from apps.alerts.models import Alert
-from apps.dlp.models import AccessLevel, FileSource
+from apps.dlp.models import AccessLevel, FileRecord, FileSource
 from apps.governance.models import GovernanceAction, GovernanceStatus
 from apps.tenants.scoping import tenant_context
 from tests.connectors.conftest import (  # noqa: F401  (fixtures, registered by import)
@@ -59,3 +59,7 @@ def test_a_card_file_shared_outside_loses_its_external_shares(
     assert [p["id"] for p in file["permissions"]] == ["perm-owner", "perm-user-carol-at-acme.test"]
     # Acting as the file's owner, as Google requires for sharing changes.
     assert google.assertions[-1]["sub"] == "ann@acme.test"
+    # Our record shows it at once: internal shares at most, no external domain left.
+    with tenant_context(tenant_a):
+        record = FileRecord.objects.get()
+    assert (record.access_level, record.external_domains) == (AccessLevel.INTERNAL, [])

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from apps.dlp.models import AccessLevel, FileRecord, FileSource
 from apps.governance.models import GovernanceKind as K
 from apps.governance.models import GovernanceStatus as S
+from apps.tenants.scoping import tenant_context
 from tests.fakes.office365 import FakeOffice365
 
 from .helpers import account, again, run
@@ -94,13 +96,29 @@ def test_make_private_and_quarantine(tenant_a, o365, o365_app):
     item = o365.add_file(
         URL, "pay.xlsx", [share("owner@contoso.test", role="owner"), share("carol@contoso.test")]
     )
+    with tenant_context(tenant_a):  # our record of the file, as the last listing saw it
+        record = FileRecord.objects.create(
+            source=FileSource.APP,
+            app_instance=o365_app,
+            external_id=URL,
+            name="pay.xlsx",
+            access_level=AccessLevel.PUBLIC,
+            external_domains=["other.test"],
+        )
     private = run(tenant_a, K.MAKE_PRIVATE, app_instance=o365_app, file_id=URL)
     assert private.status == S.SUCCEEDED
     assert [p["roles"] for p in item["permissions"]] == [["owner"]]
+    with tenant_context(tenant_a):  # shown now, not only after the next listing
+        record.refresh_from_db()
+    assert (record.access_level, record.external_domains) == (AccessLevel.PRIVATE, [])
+    assert record.quarantined is False
     item["permissions"].append(share(link="anonymous"))
     quarantined = run(tenant_a, K.QUARANTINE_FILE, app_instance=o365_app, file_id=URL)
     assert quarantined.status == S.SUCCEEDED, quarantined.error
     assert "moved into the Quarantine folder" in quarantined.result
+    with tenant_context(tenant_a):
+        record.refresh_from_db()
+    assert record.quarantined is True
     folder = next(i for i in o365.items.values() if i["name"] == "Quarantine")
     assert item["parentReference"]["id"] == folder["id"]
     assert "already in the Quarantine folder" in again(tenant_a, quarantined).result
