@@ -21,6 +21,7 @@ from apps.tenants.views.base import TenantTemplateView, TenantView, filtered_pag
 from . import export, selectors
 from .filtersets import FileFilterSet
 from .models import FileRecord, FileSource
+from .policy_checks import type_choices
 
 PAGE_SIZE = 50
 
@@ -57,6 +58,9 @@ class FilesView(TenantTemplateView):
         context = super().get_context_data(**kwargs)
         filterset = list_filterset(self.request).fill_choices()
         context.update(filtered_page(self.request, filterset, PAGE_SIZE))
+        labels = dict(type_choices())
+        for record in context["rows"]:
+            record.matched_labels = [labels.get(key, key) for key in record.matched_types]
         return context
 
 

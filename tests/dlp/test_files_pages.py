@@ -71,6 +71,8 @@ def test_the_list_shows_every_file_with_its_status(client, rita, tenant_a, files
     body = response.content.decode()
     assert "not scanned: " in body
     assert CARD not in body and "4111" not in body
+    # Matched types by their names, not their keys.
+    assert "Payment card number" in body and "payment_card" not in body.split("<tbody>")[1]
 
 
 @pytest.mark.parametrize(
