@@ -126,7 +126,7 @@ class VendorClient:
                 for chunk in response.iter_bytes():
                     size += len(chunk)
                     if size > self.max_body:
-                        raise errors.BadResponse(
+                        raise errors.TooLarge(
                             f"the app sent more than {self.max_body // (1024 * 1024)} MB in "
                             "one answer"
                         )

@@ -55,6 +55,10 @@ class BadResponse(ConnectorError):
     status = InstanceStatus.ERROR
 
 
+class TooLarge(BadResponse):
+    """The answer was larger than the client reads (a file download with no size listed)."""
+
+
 class NotSupported(ConnectorError):
     """The vendor has no such governance action (or not for this kind of target)."""
 

@@ -208,7 +208,12 @@ def _scan_one(adapter, instance, remote: RemoteFile, owners: _Owners, outcome, n
         )
         outcome.not_scanned += 1
         return
-    data = adapter.download_file(remote)  # in memory only
+    try:
+        data = adapter.download_file(remote)  # in memory only
+    except errors.TooLarge:  # the app listed no size and the download outgrew the client
+        record_not_scanned(remote_name=remote.name, meta=meta, reason=TOO_LARGE, size=None, now=now)
+        outcome.not_scanned += 1
+        return
     try:
         result = scan_file(name=remote.name, data=data, source=FileSource.APP, meta=meta, now=now)
     finally:

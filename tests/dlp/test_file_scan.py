@@ -4,6 +4,7 @@ sharing levels, owners, not-scanned reasons, cursor resume, cheap skips, content
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import tempfile
 
 import pytest
@@ -264,6 +265,26 @@ def test_one_bad_file_never_stops_the_run(tenant_a, google):
     assert "no file gone1" in outcome.errors[0]["reason"]
     assert set(records(tenant_a)) == {"refund.txt", "lunch.txt"}
     assert "page_token" not in cursor(tenant_a, app)
+
+
+def test_a_download_with_no_listed_size_that_outgrows_the_client_is_too_large(
+    tenant_a, google, monkeypatch
+):
+    # A Google-native document has no size in the listing; its export answer is bounded by the
+    # client (64 MB in production, 1 kB here): it is recorded as too large, not as an error.
+    google.add_drive_file(
+        "doc1", "Minutes", b"x" * 4096, mime="application/vnd.google-apps.document"
+    )
+    google.add_drive_file("card1", "refund.txt", CARD_TEXT)
+    monkeypatch.setattr(
+        file_scan, "VendorClient", functools.partial(file_scan.VendorClient, max_body=1024)
+    )
+    app = connect(tenant_a, Vendor.GOOGLE_WORKSPACE, google)
+    outcome = run(tenant_a, app)
+    assert (outcome.failed, outcome.not_scanned, outcome.scanned) == (0, 1, 1), outcome.as_dict()
+    minutes = records(tenant_a)["Minutes"]
+    assert minutes.scan_status == ScanStatus.NOT_SCANNED
+    assert minutes.status_text == f"not scanned: {file_scan.TOO_LARGE}"
 
 
 def test_a_second_run_at_once_returns_at_once(tenant_a, google):
