@@ -13,10 +13,10 @@ neither shift nor repeat a page:
   than the page itself.
 POST here is a query that writes nothing, so it needs only the right to read.
 
-Private activities (spec 1.6, `privacy.py`) are left out of every answer. A token whose
-principal holds "view private activities" may ask for them on the list, one activity and the
-POST query with `?include_private=true&justification=<why>`; each such request is written to
-the audit log. Anyone else asking gets 403. The export never includes them.
+Private activities (spec 1.6, `privacy.py`) are left out of every answer and never sent to an
+integration, API tokens included: `?include_private=true` is refused with 403 whatever the
+token's role (a global admin reveals them in the console, audited). The export never includes
+them.
 """
 
 from __future__ import annotations
@@ -292,8 +292,8 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSc
     http_method_names = ["get", "post", "head", "options"]
 
     def scoped_queryset(self):
-        # Private activities: only when asked for by someone allowed (audited), never in the
-        # export (an outbound copy; `shareable`). Decided once per request.
+        # Private activities: never through the API (a token is an integration; asking for
+        # them is refused) nor in the export (an outbound copy; `shareable`).
         if self.action == "export":
             return selectors.shareable(selectors.activity_list())
         if not hasattr(self, "_include_private"):

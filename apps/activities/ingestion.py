@@ -376,8 +376,9 @@ class _Ingestion:
         raise AssertionError("unreachable")
 
     def _saw(self, chunk: _Chunk, rows: list[list]) -> None:
-        """Remember when each actor was last active, from the rows stored only: an activity
-        out of scope tells nothing about its actor."""
+        """Remember when each actor was last active, from the rows stored and shown only: an
+        activity out of scope tells nothing about its actor, and a private one's time is not
+        shown to everyone as the person's "last seen"."""
         resolve = self.resolver.get
         last_seen: dict[ActorKey, datetime] = {}
         if rows is chunk.rows:
@@ -390,6 +391,8 @@ class _Ingestion:
                 if id(row) in kept
             )
         for row, key in pairs:
+            if row[_PRIVATE]:
+                continue
             if key is not None and (key not in last_seen or row[0] > last_seen[key]):
                 last_seen[key] = row[0]
         for key, when in last_seen.items():

@@ -10,11 +10,10 @@ An activity is private when its person was in an activity-privacy group when it 
   tenant, in that browser session (`reveal`). `is_revealed(request)` answers whether the current
   request sees them; it asks the permission again on every request, so losing the role ends a
   reveal at once.
-- A token of such a principal may ask the API for them per request (`include_private=true` plus
-  a justification); each such request is audited (`api_wants_private`).
-- **Outbound paths never carry them**: the CSV export, the REST API's default answers, and every
-  future integration (SIEM, webhooks, advanced hunting) must read activities through
-  `shareable(qs)`. Exports made while revealed still leave them out (spec 1.5/1.6).
+- **Outbound paths never carry them**: the CSV export, the REST API (a token is an integration:
+  `include_private=true` is refused, `api_wants_private`), the SIEM agents, webhooks and every
+  future integration read activities through `shareable(qs)`. Exports made while revealed still
+  leave them out (spec 1.5/1.6).
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ from rest_framework import exceptions
 
 from apps.tenants import audit
 from apps.tenants.models import Tenant
-from apps.tenants.permissions import Action, may
+from apps.tenants.permissions import Action
 
 from .models import Activity
 
@@ -141,7 +140,7 @@ def audit_api_reveal(*, tenant: Tenant, actor, request, justification: str, endp
     )
 
 
-# --- The API's per-request ask (include_private=true&justification=...) ------------------
+# --- The API: private activities never leave through it -----------------------------------
 
 API_PARAMETERS = [
     OpenApiParameter(
@@ -149,57 +148,27 @@ API_PARAMETERS = [
         OpenApiTypes.BOOL,
         OpenApiParameter.QUERY,
         description=(
-            "`true` also returns private activities (people in activity-privacy groups). Only "
-            "for a token whose role and creator hold the view-private-activities permission "
-            "(else 403); needs `justification`; every such request is written to the audit "
-            "log. Exports never include private activities."
+            "Private activities (people in activity-privacy groups) are never sent to an "
+            "integration, and an API token is one: `true` is refused with 403, whatever the "
+            "token's role. A global admin reveals them in the console, with a justification "
+            "that is audited."
         ),
-    ),
-    OpenApiParameter(
-        "justification",
-        {
-            "type": "string",
-            "minLength": JUSTIFICATION_MIN,
-            "maxLength": JUSTIFICATION_MAX,
-        },
-        OpenApiParameter.QUERY,
-        description="Why private activities are needed (e.g. the incident number); audited.",
     ),
 ]
 
+API_REFUSAL = (
+    "Private activities are never sent to integrations, API tokens included. A global admin "
+    "can reveal them in the console (Activities), with a justification that is audited."
+)
+
 
 def api_wants_private(request, *, endpoint: str) -> bool:
-    """Read `include_private` / `justification`: False when not asked; True (audited) when
-    asked by a principal allowed to; 403 or 400 otherwise."""
-    params = request.query_params
-    raw = params.get("include_private", "")
-    justification = params.get("justification", "")
-    errors = {}
+    """Read `include_private`: False when absent or false; 403 for true (see `API_REFUSAL`),
+    400 for anything else. Kept as a parameter so that a client asking is told, not silently
+    answered without them."""
+    raw = request.query_params.get("include_private", "")
     if raw not in ("", "true", "false"):
-        errors["include_private"] = ["Give true or false."]
-    if justification and not (
-        JUSTIFICATION_MIN <= len(justification) <= JUSTIFICATION_MAX
-        and justification.strip()
-        and "\x00" not in justification
-    ):
-        errors["justification"] = [
-            f"Give {JUSTIFICATION_MIN} to {JUSTIFICATION_MAX} characters of text."
-        ]
-    if errors:
-        raise exceptions.ValidationError(errors)
-    if raw != "true":
-        return False
-    if not may(request.user, Action.VIEW_PRIVATE, request.tenant, token=request.auth):
-        raise exceptions.PermissionDenied("Your role does not allow viewing private activities.")
-    if not justification:
-        raise exceptions.ValidationError(
-            {"justification": ["Say why private activities are needed (it is audited)."]}
-        )
-    audit_api_reveal(
-        tenant=request.tenant,
-        actor=request.auth,
-        request=request,
-        justification=justification.strip(),
-        endpoint=endpoint,
-    )
-    return True
+        raise exceptions.ValidationError({"include_private": ["Give true or false."]})
+    if raw == "true":
+        raise exceptions.PermissionDenied(API_REFUSAL)
+    return False

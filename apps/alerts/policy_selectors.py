@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from apps.accounts.models import UserGroup
 from apps.activities.models import Activity
+from apps.activities.privacy import shareable
 from apps.activities.query import compile_filters
 from apps.governance.models import GovernanceKind
 
@@ -109,8 +110,10 @@ def preview_count(filters: dict, *, using: str) -> tuple[int, bool]:
     The filters must have passed `policy_services.check_filters`.
     """
     since = timezone.now() - dt.timedelta(days=RECENT_DAYS)
-    matching = Activity.objects.filter(
-        compile_filters(filters, using=using), occurred_at__gte=since
+    # Private activities are not counted: the preview must not tell whether a person in a
+    # privacy group did something.
+    matching = shareable(
+        Activity.objects.filter(compile_filters(filters, using=using), occurred_at__gte=since)
     )
     count = matching.values("pk")[: PREVIEW_CAP + 1].count()
     return min(count, PREVIEW_CAP), count > PREVIEW_CAP

@@ -162,10 +162,13 @@ def raise_alerts(
             raised.suppressed += 1
             continue
         day_alerts += 1
+        # A detection's own title and description may quote a private activity (its IP,
+        # countries, a forwarding address): such an alert says only what the policy is.
+        private = any(row.is_private for row in finding.rows)
         alert = Alert(
             tenant_id=tenant.id,
-            title=(finding.title or policy.name)[:300],
-            description=finding.description,
+            title=(policy.name if private else finding.title or policy.name)[:300],
+            description=PRIVATE_DESCRIPTION if private else finding.description,
             alert_type=alert_type,
             severity=finding.severity if finding.severity is not None else policy.severity,
             category=policy.category,
@@ -202,6 +205,10 @@ def describe_row(row) -> str:
 
 
 PRIVATE_EVIDENCE = "A private activity (details hidden: the person is in a privacy group)"
+PRIVATE_DESCRIPTION = (
+    "Raised on an activity of a person in a privacy group: its details are hidden. Someone "
+    "allowed to view private activities can open the activities linked to this alert."
+)
 
 
 def _merge_facts(alert: Alert, finding: Finding) -> None:

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.connectors.adapters import adapter_class
+from apps.connectors.adapters.files import supports_files
 from apps.connectors.models import AppInstance, Vendor
 from apps.governance.capabilities import supported_kinds
 from apps.governance.models import GovernanceKind
@@ -37,6 +38,8 @@ def connected_apps(tenant: Tenant) -> Iterator[Integration]:
         # A polled app gives us its audit log and its directory; a push-API app only the
         # activities it pushes.
         sends = (Data.ACTIVITIES, Data.ACCOUNTS) if polled else (Data.ACTIVITIES,)
+        if polled and supports_files(adapter):  # listed, downloaded in memory and inspected
+            sends += (Data.FILES_FOR_DLP,)
         governance = sorted(supported_kinds(instance))
         receives = (Data.GOVERNANCE_ACTIONS,) if governance else ()
         details = [
@@ -48,6 +51,11 @@ def connected_apps(tenant: Tenant) -> Iterator[Integration]:
                 else []
             ),
             ("Last successful poll" if polled else "Last data", _when(instance.last_success_at)),
+            *(
+                [("Files", "listed every 15 minutes, read in memory for content inspection")]
+                if Data.FILES_FOR_DLP in sends
+                else []
+            ),
             (
                 "Governance actions it may receive",
                 ", ".join(kind_labels.get(k, k) for k in governance) or "none",
