@@ -14,6 +14,7 @@ from django.forms import Form
 from django.shortcuts import get_object_or_404, redirect
 
 from apps.tenants.permissions import Action
+from apps.tenants.selectors import memberships
 from apps.tenants.views.base import TenantTemplateView, TenantView
 
 from . import scope, scope_services
@@ -63,6 +64,10 @@ class ScopeView(_Choices, TenantTemplateView):
             summary=scope.summary(decision, choices["apps"], labels),
             private_labels=[labels.get(g, "a deleted group") for g in private],
             has_groups=len(choices["groups"]) > len(scope.BUILTIN_GROUPS),
+            private_viewers=[
+                m.user.get_username()
+                for m in memberships(self.tenant).filter(may_view_private=True)
+            ],
         )
         if self.may(Action.MANAGE_SETTINGS):
             context.setdefault("form", ScopeRuleForm(**choices))

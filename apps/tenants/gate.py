@@ -41,14 +41,37 @@ def countries_allow(countries: list[str], ip: str | None) -> bool:
     return country_of(ip) in {c.upper() for c in countries}
 
 
+class CollectionStopped(Exception):
+    """New data was offered for a tenant whose subscription does not run (a 409 in the API)."""
+
+
 def collection_stopped(tenant: Tenant) -> str | None:
-    """Why no new data is taken for `tenant` (its subscription does not run), or None."""
-    if tenant.status == TenantStatus.ACTIVE:
+    """Why no new data is taken for `tenant` (its subscription does not run), or None.
+
+    The status is read from the database, not from `tenant`: long-running work (the syslog
+    collector, a poll, a file scan, a queued task) holds a Tenant loaded before a cancellation.
+    """
+    status = (
+        Tenant.objects.using("default")
+        .filter(pk=tenant.pk)
+        .values_list("status", flat=True)
+        .first()
+    )
+    if status == TenantStatus.ACTIVE:
         return None
+    if status is None:
+        return f"{tenant.name} no longer exists: no new data is collected."
     return (
-        f"The subscription of {tenant.name} is {tenant.get_status_display().lower()}: "
+        f"The subscription of {tenant.name} is {TenantStatus(status).label.lower()}: "
         "no new data is collected."
     )
+
+
+def refuse_when_collection_stopped(tenant: Tenant) -> None:
+    """Raise `CollectionStopped` (with the reason) unless `tenant` takes new data."""
+    stopped = collection_stopped(tenant)
+    if stopped:
+        raise CollectionStopped(stopped)
 
 
 def access_denial(tenant: Tenant, ip: str | None) -> Denial | None:

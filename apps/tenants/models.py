@@ -102,6 +102,10 @@ class Membership(models.Model):
     )
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices)
+    # "Activity privacy permissions" (spec 1.6): a list of admins apart from the roles. Global
+    # admins are on it when they join; a global admin may add security admins or take anyone
+    # off. Readers are never on it.
+    may_view_private = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

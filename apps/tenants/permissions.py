@@ -43,12 +43,26 @@ _OPERATIONAL = {
     Action.EXPORT,
 }
 
+# Viewing private activities is not part of a role: it is held by the admins on the tenant's
+# activity-privacy list (`Membership.may_view_private`, spec 1.6), see `membership_actions`.
+PRIVATE_VIEWER_ROLES = frozenset({Role.GLOBAL_ADMIN, Role.SECURITY_ADMIN})
+
 ROLE_ACTIONS: dict[str, frozenset[Action]] = {
-    Role.GLOBAL_ADMIN: frozenset(Action),
+    Role.GLOBAL_ADMIN: frozenset(Action) - {Action.VIEW_PRIVATE},
     Role.SECURITY_ADMIN: frozenset(_OPERATIONAL),
     # Readers read everything they may see and can create read-only API tokens (spec 8.1).
     Role.SECURITY_READER: frozenset({Action.VIEW, Action.MANAGE_TOKENS}),
 }
+
+
+def membership_actions(role: str, may_view_private: bool) -> frozenset[Action]:
+    """What a member holds: their role's actions, and viewing private activities when they are
+    an admin on the activity-privacy list."""
+    actions = ROLE_ACTIONS[role]
+    if may_view_private and role in PRIVATE_VIEWER_ROLES:
+        actions = actions | {Action.VIEW_PRIVATE}
+    return actions
+
 
 # Higher rank = more rights; a token's role may not outrank its creator's.
 ROLE_RANK = {Role.SECURITY_READER: 1, Role.SECURITY_ADMIN: 2, Role.GLOBAL_ADMIN: 3}

@@ -8,7 +8,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from . import audit
 from .models import Geo, Membership, Role, Tenant
-from .permissions import ROLE_ACTIONS, Action, forget_cached_perms
+from .permissions import PRIVATE_VIEWER_ROLES, Action, forget_cached_perms, membership_actions
 
 User = get_user_model()
 
@@ -27,9 +27,10 @@ def create_tenant(*, name: str, slug: str, geo: str, owner=None) -> Tenant:
     return tenant
 
 
-def _grant(user, tenant: Tenant, role: str) -> None:
+def _grant(user, tenant: Tenant, membership: Membership) -> None:
+    held = membership_actions(membership.role, membership.may_view_private)
     for action in Action:
-        if action in ROLE_ACTIONS[role]:
+        if action in held:
             assign_perm(f"tenants.{action.value}", user, tenant)
         else:
             remove_perm(f"tenants.{action.value}", user, tenant)
@@ -53,11 +54,16 @@ def set_role(*, tenant: Tenant, user, role: str, actor, request=None) -> Members
     ):
         raise LastGlobalAdminError("A tenant needs at least one global admin.")
     if membership is None:
-        membership = Membership.objects.create(tenant=tenant, user=user, role=role)
+        # A global admin joins the activity-privacy list; others are added to it by one.
+        membership = Membership.objects.create(
+            tenant=tenant, user=user, role=role, may_view_private=role == Role.GLOBAL_ADMIN
+        )
     elif previous != role:
         membership.role = role
-        membership.save(update_fields=["role"])
-    _grant(user, tenant, role)
+        if role not in PRIVATE_VIEWER_ROLES:  # a reader is never on the list
+            membership.may_view_private = False
+        membership.save(update_fields=["role", "may_view_private"])
+    _grant(user, tenant, membership)
     if previous != role:
         audit.record(
             tenant,
@@ -89,3 +95,29 @@ def remove_member(*, tenant: Tenant, user, actor, request=None) -> None:
         target=user,
         details={"member": user.get_username(), "from": membership.role},
     )
+
+
+class NotAnAdminError(Exception):
+    """Refused: only global and security admins may be on the activity-privacy list."""
+
+
+@transaction.atomic
+def set_private_viewer(*, tenant: Tenant, user, allowed: bool, actor, request=None) -> Membership:
+    """Put `user` on the tenant's activity-privacy list (spec 1.6) or take them off it; audited.
+    Being on it lets an admin reveal private activities in the console, with a justification."""
+    membership = Membership.objects.select_for_update().get(tenant=tenant, user=user)
+    if allowed and membership.role not in PRIVATE_VIEWER_ROLES:
+        raise NotAnAdminError("Only global admins and security admins may view private activities.")
+    if membership.may_view_private != allowed:
+        membership.may_view_private = allowed
+        membership.save(update_fields=["may_view_private"])
+        audit.record(
+            tenant,
+            "member.private_viewer_added" if allowed else "member.private_viewer_removed",
+            actor=actor,
+            request=request,
+            target=user,
+            details={"member": user.get_username(), "role": membership.role},
+        )
+    _grant(user, tenant, membership)
+    return membership

@@ -2,8 +2,9 @@
 
 A tenant task takes the tenant's id (a string, JSON-safe) as its first argument; the wrapper
 loads the tenant once and runs the body inside `tenant_context`, so the body queries exactly as
-a console view does. Tasks take ids, never model instances, and must be idempotent: with late
-acks a task whose worker dies is delivered again.
+a console view does; a tenant that is gone or suspended (closed, or being deleted) is skipped.
+Tasks take ids, never model instances, and must be idempotent: with late acks a task whose
+worker dies is delivered again.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 
-from .models import Tenant
+from .models import Tenant, TenantStatus
 from .scoping import tenant_context
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,15 @@ TASK_DEFAULTS = {
 }
 
 
+# A cancelled tenant's tasks still run through its grace period (work queued before the
+# cancellation, e.g. an upload being parsed or a push to a webhook); whatever would take new
+# data refuses on its own (`apps.tenants.gate.collection_stopped`).
+RUNS_TASKS = frozenset({TenantStatus.ACTIVE, TenantStatus.CANCELLED})
+
+
 def tenant_task(name: str, **options) -> Callable:
-    """Declare `fn(tenant, *args)` as the Celery task `name(tenant_id, *args)`."""
+    """Declare `fn(tenant, *args)` as the Celery task `name(tenant_id, *args)`; it is skipped
+    (None) for a tenant that is gone or suspended (closed, or being deleted)."""
 
     def decorator(fn: Callable) -> Callable:
         @shared_task(name=name, bind=True, **{**TASK_DEFAULTS, **options})
@@ -46,6 +54,11 @@ def tenant_task(name: str, **options) -> Callable:
             tenant = Tenant.objects.filter(pk=tenant_id).first()
             if tenant is None:  # deleted since enqueueing: nothing left to do
                 log.info("task %s skipped: tenant %s no longer exists", name, tenant_id)
+                return None
+            if tenant.status not in RUNS_TASKS:
+                # Suspended: closed, or its deletion has started; a row written now could come
+                # after the deletion's pass over its table.
+                log.info("task %s skipped: tenant %s is %s", name, tenant_id, tenant.status)
                 return None
             with tenant_context(tenant):
                 return fn(tenant, *args, **kwargs)

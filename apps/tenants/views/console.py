@@ -101,7 +101,8 @@ class MembersView(TenantTemplateView):
 
 
 class MemberView(TenantTemplateView):
-    """POST-only: change a member's role or remove them."""
+    """POST-only: change a member's role, put them on or off the activity-privacy list, or
+    remove them."""
 
     http_method_names = ["post"]
     write_action = Action.MANAGE_MEMBERS
@@ -109,7 +110,23 @@ class MemberView(TenantTemplateView):
     def post(self, request, *args, membership_id, **kwargs):
         membership = get_object_or_404(memberships(self.tenant), pk=membership_id)
         try:
-            if request.POST.get("remove"):
+            if request.POST.get("private") in ("grant", "revoke"):
+                allowed = request.POST["private"] == "grant"
+                services.set_private_viewer(
+                    tenant=self.tenant,
+                    user=membership.user,
+                    allowed=allowed,
+                    actor=request.user,
+                    request=request,
+                )
+                name = membership.user.get_username()
+                messages.success(
+                    request,
+                    f"{name} may now reveal private activities (each reveal is audited)."
+                    if allowed
+                    else f"{name} may no longer view private activities.",
+                )
+            elif request.POST.get("remove"):
                 services.remove_member(
                     tenant=self.tenant, user=membership.user, actor=request.user, request=request
                 )
@@ -127,7 +144,7 @@ class MemberView(TenantTemplateView):
                     request=request,
                 )
                 messages.success(request, f"Role of {membership.user.get_username()} changed.")
-        except services.LastGlobalAdminError as exc:
+        except (services.LastGlobalAdminError, services.NotAnAdminError) as exc:
             messages.error(request, str(exc))
         return redirect("tenants:members", self.tenant.slug)
 
