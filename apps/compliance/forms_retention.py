@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from .models import RetentionSettings
-from .retention_settings import SETTINGS_FIELDS, ceiling
+from .retention_settings import SETTINGS_FIELDS, ceiling, own_period
 
 LABELS = {
     "activities_days": "Activity log",
@@ -32,7 +32,10 @@ class RetentionForm(forms.Form):
 
     @classmethod
     def initial_for(cls, row: RetentionSettings | None) -> dict:
-        return {name: getattr(row, name, None) for name in SETTINGS_FIELDS}
+        """The saved periods, blank where the maximum applies (see `own_period`)."""
+        return {name: own_period(row, name) for name in SETTINGS_FIELDS}
 
     def values(self) -> dict[str, int | None]:
-        return {name: self.cleaned_data.get(name) for name in SETTINGS_FIELDS}
+        """The periods the admin changed from what the form offered: a field left as shown
+        keeps what is saved (a period above a lowered maximum, shown blank, stays)."""
+        return {name: self.cleaned_data.get(name) for name in self.changed_data}

@@ -38,10 +38,17 @@ KINDS: dict[str, Kind] = {
     DataKind.ACTIVITIES: Kind(
         key=DataKind.ACTIVITIES,
         label="Activity log",
-        models=("activities.Activity",),
-        age_field={"activities.Activity": "occurred_at"},
+        # The detections' memories are derived from activities and go with them (a memory
+        # ages by when an activity last changed it).
+        models=("activities.Activity", "alerts.DetectorState", "alerts.MatchWindow"),
+        age_field={
+            "activities.Activity": "occurred_at",
+            "alerts.DetectorState": "updated_at",
+            "alerts.MatchWindow": "updated_at",
+        },
         setting="ACTIVITY_RETENTION_DAYS",
-        description="Activities from connected apps, with their IP, location and device.",
+        description="Activities from connected apps, with their IP, location and device, and "
+        "what anomaly detections remember of each person's recent places and times.",
     ),
     DataKind.DISCOVERY: Kind(
         key=DataKind.DISCOVERY,

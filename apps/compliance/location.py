@@ -19,7 +19,7 @@ from apps.tenants.models import Geo, Tenant
 from apps.tenants.scoping import tenant_context
 
 from . import inventory
-from .models import RetentionSettings
+from .models import DataKind, RetentionSettings
 
 ENGINES = {
     "postgresql": "PostgreSQL",
@@ -107,7 +107,7 @@ EXTRA_KINDS: tuple[Extra, ...] = (
     Extra(
         key="settings",
         label="Settings and policies",
-        description="Policies and their detection state, IP ranges, Cloud Discovery settings, "
+        description="Policies, IP ranges, Cloud Discovery settings, "
         "data sources, tags and custom apps, retention, scope and privacy settings, content "
         "inspection settings and custom sensitive types, the ICAP service, and the connected "
         "apps' polling state.",
@@ -115,8 +115,6 @@ EXTRA_KINDS: tuple[Extra, ...] = (
             "alerts.Policy",
             "alerts.AlertSequence",
             "alerts.EvaluationBatch",
-            "alerts.MatchWindow",
-            "alerts.DetectorState",
             "activities.IpRange",
             "discovery.DiscoverySettings",
             "discovery.CustomParser",
@@ -158,8 +156,7 @@ EXTRA_KINDS: tuple[Extra, ...] = (
             "integrations.DeadLetter",
             "integrations.Delivery",
         ),
-        retention="The queue is emptied as receivers take it (at most the activity retention); "
-        "the newest 500 deliveries are kept per webhook; deleted with the tenant.",
+        retention="integrations",  # computed: see _integrations_retention
     ),
     Extra(
         key="secrets",
@@ -227,8 +224,24 @@ def _retention(retention: RetentionSettings | None, key: str) -> tuple[str, int 
             "reports it deleted"
         )
         return words, days, ceiling
+    if key == "integrations":
+        return _integrations_retention()
     extra = next((e for e in EXTRA_KINDS if e.key == key), None)
     return (extra.retention if extra else "Deleted with the tenant."), None, None
+
+
+def _integrations_retention() -> tuple[str, int, int]:
+    """What `integrations.services.prune_outbox` keeps: it runs every minute."""
+    from apps.integrations.models import Delivery
+
+    days = inventory.max_days(DataKind.ACTIVITIES)
+    words = (
+        "The queue is emptied as receivers take it; queued items, refused items (dead letters) "
+        f"and delivery attempts are deleted after {days} days (the activity log's maximum) at "
+        f"most, and each webhook keeps only its newest {Delivery.KEEP} delivery attempts; "
+        "deleted with the tenant."
+    )
+    return words, days, days
 
 
 def data_location(*, tenant: Tenant) -> DataLocation:

@@ -10,7 +10,11 @@ What goes, per geo database (`geo_aliases()`), daily from Celery beat:
 2. Activities of a tenant with a shorter period of its own (and, for everyone, the rows of the
    boundary day older than the exact cutoff) are deleted in bounded batches, per partition
    table. On SQLite (the demo) there are no partitions: all activities go in batches.
-3. Discovery data, alerts (with their link rows first), finished governance actions and file
+3. What the anomaly detections remember of a person (`alerts.DetectorState`: places, IPs and
+   times) and repeated-activity match times (`alerts.MatchWindow`) are derived from activities:
+   a memory not updated within the tenant's activity period goes with them, in batches, counted
+   in the activities record (a person seen again starts a new learning period).
+4. Discovery data, alerts (with their link rows first), finished governance actions and file
    records (with their matches first, in the same batch) are deleted in bounded batches per
    tenant. A file record ages by when it was last scanned, or, never scanned, by when it was
    first seen.
@@ -228,6 +232,7 @@ def _activity_batches(
 def purge_activities(
     alias: str, tenant: Tenant, retention: RetentionSettings | None, *, now: datetime, tally: Tally
 ) -> None:
+    """The tenant's activities older than its period, then the memories derived from them."""
     kind = DataKind.ACTIVITIES
     cutoff = cutoff_for(kind, retention, now)
     size = settings.RETENTION_BATCH_SIZE
@@ -247,6 +252,7 @@ def purge_activities(
             tally.removed[kind] += removed
             if removed < size:
                 break
+    _run_steps(alias, tenant.id, kind, cutoff, tally=tally)
 
 
 # --- Purge: the other kinds --------------------------------------------------------------------
@@ -275,11 +281,19 @@ def _delete_ids(label: str, alias: str, ids: list) -> int:
 
 
 def due_filters(kind: str, cutoff: datetime) -> list[tuple[str, dict]]:
-    """The tables of one kind (besides activities) and the filter of their due rows."""
+    """The tables of one kind purged in batches (besides the activity log itself, which
+    purge_activities drops or deletes) and the filter of their due rows."""
     from apps.discovery.models import UploadStatus
     from apps.governance.models import FINISHED_STATUSES
 
     day = utc_day(cutoff)
+    if kind == DataKind.ACTIVITIES:
+        # A memory is rewritten (updated_at) when a new activity changes it, at least daily
+        # while its person is active: one older than the cutoff rests on purged activities.
+        return [
+            ("alerts.DetectorState", {"updated_at__lt": cutoff}),
+            ("alerts.MatchWindow", {"updated_at__lt": cutoff}),
+        ]
     if kind == DataKind.DISCOVERY:
         return [
             ("discovery.AppDay", {"day__lt": day}),
@@ -370,15 +384,21 @@ def purge_batched(
     now: datetime,
     tally: Tally,
 ) -> None:
-    cutoff = cutoff_for(kind, retention, now)
+    _run_steps(alias, tenant.id, kind, cutoff_for(kind, retention, now), tally=tally)
+
+
+def _run_steps(
+    alias: str, tenant_id: uuid.UUID, kind: str, cutoff: datetime, *, tally: Tally
+) -> None:
+    """Every batch step of `kind`, one transaction per batch, until each table is done."""
     size = settings.RETENTION_BATCH_SIZE
     for step in steps_for(kind, cutoff):
         while True:
             with transaction.atomic(using=alias):
-                main, counts = step(alias, tenant.id, size)
+                main, counts = step(alias, tenant_id, size)
                 counts = {table: n for table, n in counts.items() if n}
                 if counts:
-                    _bump(alias, tenant.id, kind, PurgeMethod.BATCHED_DELETE, cutoff, counts)
+                    _bump(alias, tenant_id, kind, PurgeMethod.BATCHED_DELETE, cutoff, counts)
             tally.removed[kind] += sum(counts.values())
             # Fewer than a full batch from the step's own table: that table is done.
             if main < size:

@@ -8,12 +8,14 @@ from datetime import UTC, datetime, time, timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from apps.accounts.models import Account, AccountStatus
 from apps.activities import partitions
 from apps.tenants.models import Tenant
 
 from . import inventory
 from .models import DataKind, PurgeRun, RetentionSettings
 from .retention import cutoff_for, due_filters, tenants_by_alias, utc_day
+from .retention_settings import own_period
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,7 @@ class KindPeriod:
     description: str
     field: str  # the RetentionSettings field
     days: int  # what applies: the tenant's own period or the maximum
-    own: int | None  # the tenant's own period, None when it keeps the maximum
+    own: int | None  # the tenant's own period while shorter than the maximum, else None
     maximum: int
     oldest: datetime | None  # the tenant's oldest record of this kind
 
@@ -64,6 +66,17 @@ def oldest(kind: str) -> datetime | None:
     return min(found) if found else None
 
 
+def oldest_deleted_account() -> datetime | None:
+    """When the deletion of the current tenant's oldest account still waiting for removal was
+    seen (the cleanup removes an account that many days after it)."""
+    return (
+        Account.objects.filter(status=AccountStatus.DELETED, deleted_seen_at__isnull=False)
+        .order_by("deleted_seen_at")
+        .values_list("deleted_seen_at", flat=True)
+        .first()
+    )
+
+
 def periods(retention: RetentionSettings | None) -> list[KindPeriod]:
     """Every kind of the current tenant with its period and oldest record."""
     rows = [
@@ -73,7 +86,7 @@ def periods(retention: RetentionSettings | None) -> list[KindPeriod]:
             description=kind.description,
             field=f"{kind.key}_days",
             days=inventory.effective_days(kind.key, retention),
-            own=getattr(retention, f"{kind.key}_days", None),
+            own=own_period(retention, f"{kind.key}_days"),
             maximum=inventory.max_days(kind.key),
             oldest=oldest(kind.key),
         )
@@ -87,9 +100,9 @@ def periods(retention: RetentionSettings | None) -> list[KindPeriod]:
             "personal fields), counted from when the deletion was seen.",
             field="deleted_accounts_days",
             days=inventory.deleted_accounts_days(retention),
-            own=getattr(retention, "deleted_accounts_days", None),
+            own=own_period(retention, "deleted_accounts_days"),
             maximum=int(settings.DELETED_ACCOUNT_RETENTION_DAYS),
-            oldest=None,
+            oldest=oldest_deleted_account(),
         )
     )
     return rows
@@ -105,10 +118,9 @@ def recent_runs(limit: int = 20) -> list[PurgeRun]:
 
 def _count_due(alias: str, tenant: Tenant, retention, kind: str, now: datetime) -> int:
     cutoff = cutoff_for(kind, retention, now)
+    tables = due_filters(kind, cutoff)
     if kind == DataKind.ACTIVITIES:
-        tables = [("activities.Activity", {"occurred_at__lt": cutoff})]
-    else:
-        tables = due_filters(kind, cutoff)
+        tables = [("activities.Activity", {"occurred_at__lt": cutoff}), *tables]
     return sum(
         inventory.model(label)
         .unscoped_objects.using(alias)

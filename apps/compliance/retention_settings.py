@@ -38,6 +38,15 @@ def ceiling(field: str) -> int:
     return inventory.max_days(field.removesuffix("_days"))
 
 
+def own_period(row: RetentionSettings | None, field: str) -> int | None:
+    """The tenant's own period of `field` while it is shorter than the deployment maximum, else
+    None (the maximum applies). A period saved before the maximum was lowered to or below it is
+    kept, so it applies again if the maximum rises, but is neither shown as shortened nor
+    offered back to a form or API client, which would be refused as over the maximum."""
+    own = getattr(row, field, None) if row is not None else None
+    return own if own is not None and own < ceiling(field) else None
+
+
 def update_settings(
     *, tenant: Tenant, values: dict[str, int | None], actor: Any, request: Any = None
 ) -> RetentionSettings:

@@ -36,12 +36,18 @@ class RetentionView(TenantTemplateView):
         return context
 
     def post(self, request, *args, **kwargs):
-        form = RetentionForm(request.POST)
+        # Against what the page offered: only the periods the admin changed are saved.
+        initial = RetentionForm.initial_for(selectors.settings_of_current())
+        form = RetentionForm(request.POST, initial=initial)
         if form.is_valid():
             try:
-                update_settings(
-                    tenant=self.tenant, values=form.values(), actor=request.user, request=request
-                )
+                if form.has_changed():
+                    update_settings(
+                        tenant=self.tenant,
+                        values=form.values(),
+                        actor=request.user,
+                        request=request,
+                    )
             except RetentionRefused as exc:
                 form.add_error(exc.field, str(exc))
             else:

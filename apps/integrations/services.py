@@ -28,6 +28,7 @@ from apps.tenants.scoping import current_tenant
 from .models import (
     SECRET_PURPOSE,
     DeadLetter,
+    Delivery,
     Destination,
     DestinationKind,
     DestinationStatus,
@@ -159,17 +160,34 @@ def resend_dead_letter(letter: DeadLetter, *, actor=None, request=None) -> None:
     )
 
 
+# Dead letters and delivery attempts removed per table and call: push_due prunes every minute,
+# so a backlog (say, the first run after an upgrade) drains over a few runs, never in one go.
+PRUNE_BATCH = 5000
+
+
 def prune_outbox(*, now=None) -> int:
     """Remove events every enabled destination has received (all of them with none enabled),
-    and events older than the activity retention (what they name is gone by then)."""
+    and events, dead letters and delivery attempts older than the activity retention maximum
+    (what they name is gone by then; a webhook also keeps only its newest `Delivery.KEEP`
+    attempts). Returns how many rows went."""
     now = now or timezone.now()
-    cursors = list(Destination.objects.filter(enabled=True).values_list("cursor", flat=True))
+    destinations = list(Destination.objects.values_list("pk", "enabled", "cursor"))
+    cursors = [cursor for _, enabled, cursor in destinations if enabled]
     done = OutboxEvent.objects.all()
     if cursors:
         done = done.filter(seq__lte=min(cursors))
     removed = done.delete()[0]
-    ceiling = timedelta(days=max_days(DataKind.ACTIVITIES))
-    return removed + OutboxEvent.objects.filter(created_at__lt=now - ceiling).delete()[0]
+    cutoff = now - timedelta(days=max_days(DataKind.ACTIVITIES))
+    removed += OutboxEvent.objects.filter(created_at__lt=cutoff).delete()[0]
+    # By the tenant's destinations: their indexes find the rows (both tables have one on
+    # destination; deliveries on destination and time).
+    pks = [pk for pk, _, _ in destinations]
+    for model, age in ((DeadLetter, "created_at"), (Delivery, "attempted_at")):
+        old = model.objects.filter(destination_id__in=pks, **{f"{age}__lt": cutoff})
+        ids = list(old.values_list("pk", flat=True)[:PRUNE_BATCH])
+        if ids:
+            removed += model.objects.filter(pk__in=ids).delete()[0]
+    return removed
 
 
 # --- Checking and changing a destination's settings (console and API alike) -------------------

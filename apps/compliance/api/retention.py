@@ -1,7 +1,9 @@
 """Privacy API: retention (under /api/v1/privacy/).
 
 - retention/        GET the periods (own, maximum, applied) and each kind's oldest record;
-                    PATCH the tenant's own periods (MANAGE_LIFECYCLE; null: back to the maximum)
+                    PATCH the tenant's own periods (MANAGE_LIFECYCLE; null: back to the maximum).
+                    An own period not shorter than the maximum (saved before the maximum was
+                    lowered) reads as null, like the console's form: what is read can be sent back.
 - retention/runs/   GET the purge records, newest first (read-only)
 """
 
@@ -18,7 +20,12 @@ from apps.tenants.permissions import Action
 
 from .. import retention_selectors as selectors
 from ..models import PurgeRun, RetentionSettings
-from ..retention_settings import SETTINGS_FIELDS, RetentionRefused, update_settings
+from ..retention_settings import (
+    SETTINGS_FIELDS,
+    RetentionRefused,
+    own_period,
+    update_settings,
+)
 
 
 def _period_field() -> serializers.IntegerField:
@@ -50,7 +57,9 @@ class PeriodSerializer(serializers.Serializer):
     label = serializers.CharField()
     field = serializers.CharField(help_text="The settings field that shortens this period.")
     days = serializers.IntegerField(help_text="The period that applies.")
-    own = serializers.IntegerField(allow_null=True, help_text="The tenant's own period, if any.")
+    own = serializers.IntegerField(
+        allow_null=True, help_text="The tenant's own period, if shorter than the maximum."
+    )
     maximum = serializers.IntegerField(help_text="The deployment maximum.")
     oldest = serializers.DateTimeField(
         allow_null=True, help_text="The tenant's oldest record of this kind."
@@ -62,7 +71,7 @@ class RetentionSerializer(RetentionChangeSerializer):
 
 
 def _answer(row: RetentionSettings | None) -> dict:
-    data = {name: getattr(row, name, None) for name in SETTINGS_FIELDS}
+    data = {name: own_period(row, name) for name in SETTINGS_FIELDS}
     data["periods"] = PeriodSerializer(selectors.periods(row), many=True).data
     return data
 
