@@ -7,6 +7,7 @@ activities), the directory last (the other steps find rows by the subject's ids)
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 
@@ -15,13 +16,16 @@ from django.db import connections, transaction
 from apps.accounts.models import Account, CloudUser
 
 from .personal import (
+    MIN_NAME,
     REDACTED,
     Subject,
     activities_q,
     alert_ids,
+    audit_rows,
     file_rows,
     governance_rows,
     rows,
+    sql_words,
 )
 
 Receipt = Counter  # kind -> rows removed or redacted
@@ -52,8 +56,9 @@ def prepare(subject: Subject) -> None:
 
 
 def _erase_alerts(subject: Subject, receipt: Receipt) -> None:
-    """An alert naming no one else (no other person or account, no other activity) goes; one
-    shared with others stays for them, without this subject."""
+    """A full erase deletes an alert naming no one else (no other person or account, no other
+    activity); one shared with others stays for them, without this subject. The cleanup keeps
+    every alert (retention removes it in time) without the subject."""
     from apps.activities.models import Activity
     from apps.alerts.models import Alert, AlertAccount, AlertActivity, AlertUser
 
@@ -66,7 +71,7 @@ def _erase_alerts(subject: Subject, receipt: Receipt) -> None:
         users.discard(subject.user_id)
         accounts -= set(subject.account_ids)
         others = AlertActivity.objects.filter(alert=alert).exclude(activity_id__in=theirs)
-        if not users and not accounts and not others.exists():
+        if subject.full and not users and not accounts and not others.exists():
             alert.delete()  # cascades its links (AlertUser, AlertAccount, AlertApp, activities)
             receipt["alerts_deleted"] += 1
             continue
@@ -76,13 +81,22 @@ def _erase_alerts(subject: Subject, receipt: Receipt) -> None:
         if subject.user_id is not None:
             removed += AlertUser.objects.filter(alert=alert, user_id=subject.user_id).delete()[0]
         receipt["alert_links"] += removed
-        for name in ("title", "description", "comment", "dedupe_key", "evidence"):
+        for name in ("title", "description", "comment", "evidence"):
             setattr(alert, name, subject.scrub(getattr(alert, name)))
+        alert.dedupe_key = _scrub_key(subject, alert.dedupe_key)
         alert.ips = [ip for ip in (alert.ips or []) if str(ip) not in subject.only_ips]
         alert.save(
             update_fields=["title", "description", "comment", "dedupe_key", "evidence", "ips"]
         )
         receipt["alerts_redacted"] += 1
+
+
+def _scrub_key(subject: Subject, key: str) -> str:
+    """A dedupe key without the subject's detector key (`u:<person>`, `a:<account>`, names)."""
+    for pk in [subject.user_id, *subject.account_ids]:
+        if pk is not None:
+            key = key.replace(str(pk), REDACTED)
+    return subject.scrub(key)
 
 
 def _erase_governance(subject: Subject, receipt: Receipt) -> None:
@@ -139,9 +153,11 @@ def _erase_files(subject: Subject, receipt: Receipt) -> None:
     for record in file_rows(subject).iterator(chunk_size=200):
         record.owner = ""
         record.owner_account = None
+        if subject.user_id is not None:
+            record.owner_user = None
         record.name = subject.scrub(record.name)
         record.location = subject.scrub(record.location)
-        record.save(update_fields=["owner", "owner_account", "name", "location"])
+        record.save(update_fields=["owner", "owner_account", "owner_user", "name", "location"])
         receipt["files_stripped"] += 1
 
 
@@ -185,6 +201,25 @@ def _activity_sql(subject: Subject) -> tuple[str, list]:
     return where + ")", params
 
 
+def _strip_sql(subject: Subject) -> tuple[str, list]:
+    """The cleanup's SET clause: what identifies the account goes, and the subject's names and
+    display names leave object name and id (apps put the user's name there: OneDrive paths,
+    mailboxes); the person link too when the person goes with the account."""
+    sets = "account_id = NULL, actor = '', ip = NULL, user_agent = '', raw = '{}'::jsonb"
+    params: list = []
+    words = [w for w in subject.names | subject.display_names if len(w) >= MIN_NAME]
+    if words:
+        regex = sql_words(words)
+        sets += (
+            ", object_name = regexp_replace(object_name, %s, %s, 'gi')"
+            ", object_id = regexp_replace(object_id, %s, %s, 'gi')"
+        )
+        params += [regex, REDACTED, regex, REDACTED]
+    if subject.user_id is not None:
+        sets += ", user_id = NULL"
+    return sets, params
+
+
 def _erase_activities(subject: Subject, receipt: Receipt) -> None:
     """Batches of ACTIVITY_BATCH rows, each its own transaction, over the parent table (the
     planner visits every day partition; user_id is indexed per partition). A full erase deletes
@@ -198,14 +233,16 @@ def _erase_activities(subject: Subject, receipt: Receipt) -> None:
     pick = f'SELECT id, occurred_at FROM "{table}" WHERE {where} LIMIT %s'  # noqa: S608
     if subject.full:
         sql = f'DELETE FROM "{table}" WHERE (id, occurred_at) IN ({pick}) RETURNING id'  # noqa: S608
+        set_params: list = []
     else:
+        sets, set_params = _strip_sql(subject)
         sql = (
-            f"UPDATE \"{table}\" SET account_id = NULL, actor = '', ip = NULL, "  # noqa: S608
-            f"user_agent = '', raw = '{{}}'::jsonb WHERE (id, occurred_at) IN ({pick}) RETURNING id"
+            f'UPDATE "{table}" SET {sets} '  # noqa: S608
+            f"WHERE (id, occurred_at) IN ({pick}) RETURNING id"
         )
     while True:
         with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
-            cursor.execute(sql, [*params, ACTIVITY_BATCH])
+            cursor.execute(sql, [*set_params, *params, ACTIVITY_BATCH])
             ids = [row[0] for row in cursor.fetchall()]
             if subject.full and ids:
                 receipt["alert_links"] += AlertActivity.objects.filter(
@@ -214,6 +251,81 @@ def _erase_activities(subject: Subject, receipt: Receipt) -> None:
         receipt["activities" if subject.full else "activities_stripped"] += len(ids)
         if len(ids) < ACTIVITY_BATCH:
             break
+
+
+MENTION_BATCH = 1000
+
+
+def _mention_sql(subject: Subject) -> tuple[str, list]:
+    """Activities naming the subject by a unique name: object name or id equal to one, or a
+    string of the raw event equal to one (its JSON text holds the name in quotes)."""
+    names = sorted(subject.names)
+    quoted = [
+        "%"
+        + json.dumps(n, ensure_ascii=False)
+        .replace("\\", "\\\\")
+        .replace("%", "\\%")
+        .replace("_", "\\_")
+        + "%"
+        for n in names
+    ]
+    where = (
+        "tenant_id = %s AND (lower(object_name) = ANY(%s) OR lower(object_id) = ANY(%s) "
+        "OR lower(raw::text) LIKE ANY(%s))"
+    )
+    return where, [subject.tenant.id, names, names, quoted]
+
+
+def _erase_activity_mentions(subject: Subject, receipt: Receipt) -> None:
+    """Other people's activities about the subject (an admin's password reset of them) stay
+    for the other person, with the subject's names and display names replaced in object name,
+    object id and raw event; in batches, each its own transaction. Runs after the subject's own
+    activities are gone. Full erase only: finding them reads every activity of the tenant (no
+    index helps), affordable once per request but not once per account of a daily cleanup,
+    which strips the account's own activities (`_strip_sql`)."""
+    from apps.activities.models import Activity
+
+    if not subject.full or not subject.names:
+        return
+    table = Activity._meta.db_table
+    alias = subject.tenant.db_alias
+    where, params = _mention_sql(subject)
+    pick = (
+        f'SELECT id, occurred_at, object_name, object_id, raw FROM "{table}" '  # noqa: S608
+        f"WHERE {where} LIMIT %s FOR UPDATE"
+    )
+    update = (
+        f'UPDATE "{table}" SET object_name = %s, object_id = %s, raw = %s::jsonb '  # noqa: S608
+        "WHERE tenant_id = %s AND id = %s AND occurred_at = %s"
+    )
+    seen: set = set()
+    while True:
+        with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+            cursor.execute(pick, [*params, MENTION_BATCH])
+            found = cursor.fetchall()
+            fresh = [row for row in found if row[0] not in seen]
+            cursor.executemany(
+                update,
+                [
+                    (
+                        subject.scrub(name),
+                        subject.scrub(ref),
+                        json.dumps(subject.scrub(_json(raw))),
+                        subject.tenant.id,
+                        pk,
+                        at,
+                    )
+                    for pk, at, name, ref, raw in fresh
+                ],
+            )
+        seen.update(row[0] for row in fresh)
+        receipt["activity_mentions"] += len(fresh)
+        if len(found) < MENTION_BATCH or not fresh:
+            break  # done, or rows the scrub cannot change (never loop on them)
+
+
+def _json(raw):
+    return json.loads(raw) if isinstance(raw, str | bytes) else raw
 
 
 def _erase_directory(subject: Subject, receipt: Receipt) -> None:
@@ -239,13 +351,18 @@ STEPS: tuple[Step, ...] = (
     _erase_files,
     _erase_mentions,
     _erase_activities,
+    _erase_activity_mentions,
     _erase_directory,
 )
 
 
 def erase(subject: Subject) -> Receipt:
-    """Erase the subject everywhere (call inside the tenant's context); returns the receipt."""
+    """Erase the subject everywhere (call inside the tenant's context); returns the receipt.
+
+    A full erase also counts the audit events about the subject, which are kept (`KEPT`)."""
     receipt: Receipt = Counter()
+    if subject.full:
+        receipt["audit_events_retained"] = audit_rows(subject).count()
     prepare(subject)
     for step in STEPS:
         step(subject, receipt)

@@ -7,9 +7,11 @@ on any, so a model added later cannot slip past data-subject requests unnoticed.
 
 A *subject* (`Subject`) is one person (a `CloudUser`) with their accounts, or accounts that no
 person holds (the account cleanup, or an app account never joined to a person). Its `names` are
-the lower-cased strings that identify it (identity, emails, usernames, display names, external
-ids); text that is kept but mentions them (a shared alert's title, a governance action's label)
-has them replaced by `REDACTED`.
+the lower-cased identifiers that are unique to it (identity, emails, usernames, external ids):
+only they select rows to delete, redact or export. Its `display_names` are not unique (two
+people may both be "Jo Smith"), so they never select a row; text that is kept because it
+mentions the subject by a name (a shared alert's title, a governance action's label) has both
+replaced by `REDACTED`.
 
 Decisions:
 - Alerts about only this subject are deleted; alerts shared with others keep the others and lose
@@ -17,7 +19,11 @@ Decisions:
 - Governance actions are *redacted*, not deleted: the governance log is the tenant's record of
   what its admins did to a vendor (accountability), so the row stays with its kind, status and
   times, while the FKs to the person and account are nulled and target label/ref, params,
-  comment and vendor text lose the subject's identifiers.
+  comment and vendor text lose the subject's identifiers. A file action (a file policy's
+  quarantine) names no person: it is the subject's when its app and file id are those of one of
+  the subject's file records. Likewise a file policy's alert is the subject's when it is about
+  one of their file records (dedupe key `<policy>:file:<record>:`), even if it links no one (an
+  ICAP upload's owner is only a string).
 - File records (content inspection) of the subject are deleted with their matches: a record is
   theirs when its owner link is the person or one of their accounts, or its owner string (the
   app's or the proxy's name for the owner) equals one of their names. Only metadata and masked,
@@ -27,7 +33,21 @@ Decisions:
   other people).
 - Activities: a full erase deletes them (by person, by account and by an unresolved actor name,
   in every day partition, in batches); the deleted-account cleanup keeps them for the activity
-  log but strips what identifies the account (actor, IP, user agent, raw event, account link).
+  log but strips what identifies the account (actor, IP, user agent, raw event, account link,
+  the names in object name and id; the person link too when the person goes with it).
+  On a full erase, other people's activities about the subject (an admin resetting their
+  password: object name or id, or a value of the raw event, equal to one of the `names`) are
+  kept for the other person with the subject's names and display names replaced in object name,
+  object id and raw event.
+- The deleted-account cleanup never deletes what is still inside retention: it strips (see
+  above), removes the directory (accounts, memberships) and, for a person left with no
+  account, the profile; alerts lose the account's links and names but stay until their own
+  retention.
+- The audit log (`KEPT`) is neither erased nor redacted: it is append-only and hash-chained
+  (a changed row breaks the chain), and it is the tenant's record of what its console users did
+  (accountability, the legal basis for keeping it). Events that name the subject (by id, or one
+  of the `names` in their details) are counted in the erase receipt as retained and are part
+  of the export.
 """
 
 from __future__ import annotations
@@ -37,7 +57,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import Exists, F, Func, OuterRef, Value
+from django.db.models.functions import Cast, Lower
 
 from apps.accounts.models import Account, CloudUser
 from apps.tenants.models import Tenant
@@ -55,10 +76,11 @@ class Subject:
     tenant: Tenant
     user: CloudUser | None
     accounts: list[Account]
-    names: frozenset[str]
+    names: frozenset[str]  # unique identifiers: select rows (see the module docstring)
     full: bool = True  # False: the deleted-account cleanup (activities are kept, stripped)
     pseudonyms: frozenset[str] = frozenset()
     only_ips: frozenset[str] = frozenset()  # filled by `prepare()` before an erase
+    display_names: frozenset[str] = frozenset()  # not unique: only redacted from kept text
     _pattern: re.Pattern | None = field(default=None, repr=False)
 
     @property
@@ -78,30 +100,53 @@ class Subject:
         return keys
 
     def scrub(self, value):
-        """`value` (text, or JSON of lists/dicts) with the subject's names and only-theirs IPs
-        replaced by REDACTED; dict keys are scrubbed too."""
+        """`value` (text, or JSON of lists/dicts) with the subject's names, display names and
+        only-theirs IPs replaced by REDACTED; dict keys are scrubbed too."""
         if self._pattern is None:
-            words = [w for w in self.names | self.only_ips if len(w) >= MIN_NAME]
-            if not words:
-                return value
-            words.sort(key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
-        if isinstance(value, str):
-            return self._pattern.sub(REDACTED, value)
-        if isinstance(value, list):
-            return [self.scrub(item) for item in value]
-        if isinstance(value, dict):
-            return {self.scrub(k): self.scrub(v) for k, v in value.items()}
+            self._pattern = pattern(self.names | self.display_names | self.only_ips)
+        return replace(self._pattern, value, REDACTED)
+
+
+def pattern(words: Iterable[str]) -> re.Pattern | None:
+    """One case-insensitive pattern of `words` (longest first; shorter than MIN_NAME left out)."""
+    kept = sorted({w for w in words if w and len(w) >= MIN_NAME}, key=len, reverse=True)
+    if not kept:
+        return None
+    return re.compile("|".join(re.escape(w) for w in kept), re.IGNORECASE)
+
+
+def replace(found: re.Pattern | None, value, by: str):
+    """`value` (text, or JSON of lists/dicts, keys included) with `found` replaced by `by`."""
+    if found is None:
         return value
+    if isinstance(value, str):
+        return found.sub(by, value)
+    if isinstance(value, list):
+        return [replace(found, item, by) for item in value]
+    if isinstance(value, dict):
+        return {replace(found, k, by): replace(found, v, by) for k, v in value.items()}
+    return value
+
+
+def _lowered(found: set) -> frozenset[str]:
+    return frozenset(n.strip().lower() for n in found if n and len(n.strip()) >= MIN_NAME)
 
 
 def names_of(user: CloudUser | None, accounts: Iterable[Account]) -> frozenset[str]:
+    """The identifiers unique to the person and accounts (never display names: not unique)."""
     found = set()
     if user is not None:
-        found |= {user.identity, user.email, user.display_name}
+        found |= {user.identity, user.email}
     for account in accounts:
-        found |= {account.username, account.email, account.display_name, account.external_id}
-    return frozenset(n.strip().lower() for n in found if n and len(n.strip()) >= MIN_NAME)
+        found |= {account.username, account.email, account.external_id}
+    return _lowered(found)
+
+
+def display_names_of(user: CloudUser | None, accounts: Iterable[Account]) -> frozenset[str]:
+    """Display names: redacted from text already kept for the subject, never used to find it."""
+    found = {user.display_name} if user is not None else set()
+    found |= {account.display_name for account in accounts}
+    return _lowered(found)
 
 
 @dataclass(frozen=True)
@@ -132,16 +177,21 @@ PERSONAL: dict[str, Personal] = {
         ),
         Personal(
             "activities.Activity",
-            "user_id, account_id, or an unresolved actor name equal to one of the names",
-            "full erase: deleted in batches per partition; cleanup: actor, IP, user agent, raw "
-            "and account link cleared",
+            "user_id, account_id, or an unresolved actor name equal to one of the names; "
+            "others' activities about the subject (full erase): object name / id or a raw value "
+            "equal to one",
+            "full erase: deleted in batches per partition, and others' activities about the "
+            "subject lose its names in object name / id and raw; cleanup: actor, IP, user agent, "
+            "raw and account link cleared, names removed from object name / id",
             "activities",
         ),
         Personal(
             "alerts.Alert",
-            "linked through AlertUser / AlertAccount / AlertActivity",
-            "only this subject: deleted; shared: names and only-theirs IPs redacted from title, "
-            "description, evidence, comment, dedupe key and IPs",
+            "linked through AlertUser / AlertAccount / AlertActivity, or a file policy's alert "
+            "about one of the subject's file records",
+            "only this subject: deleted (full erase); shared, or the cleanup: names and "
+            "only-theirs IPs redacted from title, description, evidence, comment, dedupe key and "
+            "IPs; exported without other people's names, addresses, comment or links",
             "alerts",
         ),
         Personal("alerts.AlertUser", "user = the person", "deleted"),
@@ -165,7 +215,8 @@ PERSONAL: dict[str, Personal] = {
         ),
         Personal(
             "governance.GovernanceAction",
-            "user / account FK, or target label/ref equal to a name",
+            "user / account FK, target label/ref equal to a name, or a file action on one of "
+            "the subject's file records (its app and file id)",
             "redacted: FKs nulled, target label/ref, params, comment, result, error scrubbed",
             "governance",
         ),
@@ -201,9 +252,15 @@ PERSONAL: dict[str, Personal] = {
     ]
 }
 
+# Personal data kept on purpose after an erase (label -> legal basis); counted in the receipt.
+KEPT: dict[str, str] = {
+    "tenants.AuditEvent": "console users' actions, which may name the person (a policy's filter, "
+    "a pseudonym look-up's justification, an export's filter): kept unchanged as the tenant's "
+    "accountability record (append-only and hash-chained, so never redacted); counted as "
+    "retained in the erase receipt and included in the export",
+}
+
 NOT_PERSONAL: dict[str, str] = {
-    "tenants.AuditEvent": "console users' actions; by rule never a monitored person's identity "
-    "(request ids and masked labels only); append-only and hash-chained",
     "connectors.AppInstance": "a connected app and its sealed credentials",
     "connectors.PollCursor": "a connector's position in a vendor's event stream",
     "connectors.StatusChange": "a connector's health history",
@@ -241,9 +298,9 @@ NOT_PERSONAL: dict[str, str] = {
 
 
 def unregistered() -> list[str]:
-    """Tenant models neither list names (must be empty; see the module docstring)."""
+    """Tenant models that no list names (must be empty; see the module docstring)."""
     labels = {m._meta.label for m in tenant_models()}
-    return sorted(labels - set(PERSONAL) - set(NOT_PERSONAL))
+    return sorted(labels - set(PERSONAL) - set(KEPT) - set(NOT_PERSONAL))
 
 
 def model(label: str) -> type[models.Model]:
@@ -269,7 +326,8 @@ def activities_q(subject: Subject) -> models.Q:
 def rows(subject: Subject, kind: str) -> models.QuerySet:
     """The subject's rows of one export kind (scoped: call inside the tenant's context).
 
-    Activities include private ones: the person is entitled to them."""
+    Activities include private ones: the person is entitled to them. Alerts are exported
+    through `subject_export` (without other people's data)."""
     from apps.accounts.models import GroupMembership
     from apps.activities.models import Activity
     from apps.alerts.models import Alert, DetectorState
@@ -297,6 +355,8 @@ def rows(subject: Subject, kind: str) -> models.QuerySet:
         )
     if kind == "files":
         return file_rows(subject)
+    if kind == "audit_events":
+        return audit_rows(subject).order_by("seq")
     raise ValueError(kind)
 
 
@@ -310,7 +370,9 @@ EXPORT_KINDS = (
     "detector_state",
     "discovery_usage",
     "files",
+    "audit_events",
 )
+KEPT_KINDS = ("audit_events",)  # exported, but an erase keeps them (`KEPT`)
 
 
 def alert_ids(subject: Subject) -> set:
@@ -330,20 +392,77 @@ def alert_ids(subject: Subject) -> set:
     found |= set(
         AlertActivity.objects.filter(activity_id__in=theirs).values_list("alert_id", flat=True)
     )
-    return found
+    return found | file_alert_ids(subject)
+
+
+def file_alert_ids(subject: Subject) -> set:
+    """File policy alerts about the subject's file records (keyed `<policy>:file:<record>:` by
+    `dlp.file_policies`), which may link no one (an ICAP upload's owner is a string)."""
+    from apps.alerts.models import Alert, AlertType
+
+    records = file_rows(subject).annotate(ref=Cast("pk", models.CharField())).values("ref")
+    return set(
+        Alert.objects.filter(alert_type=AlertType.FILE_POLICY, dedupe_key__contains=":file:")
+        .annotate(
+            ref=Func(
+                F("dedupe_key"),
+                Value(":"),
+                Value(3),
+                function="split_part",
+                output_field=models.CharField(),
+            )
+        )
+        .filter(ref__in=records)
+        .values_list("pk", flat=True)
+    )
 
 
 def governance_rows(subject: Subject) -> models.QuerySet:
-    from apps.governance.models import GovernanceAction
+    """By person or account, by a target label/ref equal to a name, or a file action on one of
+    the subject's file records (same app and file id)."""
+    from apps.governance.models import GovernanceAction, TargetType
 
     q = models.Q(account_id__in=subject.account_ids)
     if subject.user_id is not None:
         q |= models.Q(user_id=subject.user_id)
     names = list(subject.names)
     q |= models.Q(label_low__in=names) | models.Q(ref_low__in=names)
+    their_file = file_rows(subject).filter(
+        app_instance_id=OuterRef("app_instance_id"), external_id=OuterRef("target_ref")
+    )
+    q |= models.Q(target_type=TargetType.FILE, target_ref__gt="") & models.Q(
+        Exists(their_file.exclude(external_id=""))
+    )
     return GovernanceAction.objects.annotate(
         label_low=Lower("target_label"), ref_low=Lower("target_ref")
     ).filter(q)
+
+
+def sql_words(words: Iterable[str]) -> str:
+    """A PostgreSQL regex alternation of `words`, longest first (a backslash before every
+    non-alphanumeric character makes it a literal in PostgreSQL's regex dialect)."""
+    ordered = sorted(set(words), key=lambda w: (-len(w), w))
+    return "|".join("".join(c if c.isalnum() else "\\" + c for c in w) for w in ordered)
+
+
+def _sql_regex(names: Iterable[str]) -> str:
+    """A PostgreSQL regex matching any of `names` as a whole word."""
+    return "(^|[^[:alnum:]_])(" + sql_words(names) + ")([^[:alnum:]_]|$)"
+
+
+def audit_rows(subject: Subject) -> models.QuerySet:
+    """Audit events about the subject (`KEPT`): with one of their ids as object, or one of the
+    `names` (or their pseudonyms) as a whole word in their details."""
+    from apps.tenants.models import AuditEvent
+
+    ids = [str(pk) for pk in subject.account_ids]
+    if subject.user_id is not None:
+        ids.append(str(subject.user_id))
+    q = models.Q(object_id__in=ids)
+    if subject.names:
+        words = subject.names | subject.pseudonyms
+        q |= models.Q(details_text__iregex=_sql_regex(words))
+    return AuditEvent.objects.annotate(details_text=Cast("details", models.TextField())).filter(q)
 
 
 def file_rows(subject: Subject) -> models.QuerySet:

@@ -26,6 +26,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
+from apps.accounts.models import Account, CloudUser
 from apps.discovery import spool
 from apps.tenants.models import Tenant
 
@@ -43,14 +44,19 @@ DESCRIPTIONS = {
     "accounts": "Their account in each connected app, as the app last described it.",
     "memberships": "The groups their accounts belong to.",
     "activities": "Every activity of theirs we hold, private ones included.",
-    "alerts": "Alerts that name them.",
+    "alerts": "Alerts about them: what was raised and when, with their own links (person, "
+    "accounts, activities); other people named in an alert shared with them are shown as "
+    "[someone else], and the analysts' comments are left out.",
     "governance": "Governance actions taken on their accounts or files.",
     "detector_state": "What the anomaly detections remember about them.",
     "discovery_usage": "Cloud Discovery traffic under their username or its pseudonym.",
     "files": "Files of theirs that content inspection scanned: metadata (name, location, "
     "sharing, scan result) and, per file, the sensitive types found and how many (`matches`); "
     "never the file content, and not the masked samples.",
+    "audit_events": "Entries of the audit log (what console users did) that name them. The "
+    "audit log is never changed, so an erase keeps these entries.",
 }
+OTHERS = "[someone else]"
 
 
 class ExportGone(Exception):
@@ -120,11 +126,115 @@ def _file_records(queryset: models.QuerySet) -> Iterator[dict]:
             yield row
 
 
+ALERT_COLUMNS = [
+    "id",
+    "number",
+    "alert_type",
+    "severity",
+    "category",
+    "status",
+    "policy_name",
+    "title",
+    "description",
+    "evidence",
+    "ips",
+    "first_triggered_at",
+    "last_triggered_at",
+    "created_at",
+    "user_id",
+    "account_ids",
+    "activity_ids",
+]
+AUDIT_COLUMNS = ["seq", "created_at", "action", "object_type", "object_id", "details"]
+
+
+def _alert_records(subject: personal.Subject, queryset: models.QuerySet) -> Iterator[dict]:
+    """The subject's alerts without other people's data: their own links only, other people's
+    names (identity, emails, usernames, external ids, display names of the people, accounts and
+    activities linked to the alert) and addresses other than the subject's replaced by OTHERS
+    in title, description and evidence; no comment, assignee or dedupe key."""
+    from apps.activities.models import Activity
+    from apps.alerts.models import AlertAccount, AlertActivity, AlertUser
+
+    own_ips = {
+        str(ip)
+        for ip in Activity.objects.filter(personal.activities_q(subject))
+        .exclude(ip=None)
+        .values_list("ip", flat=True)
+        .distinct()
+    }
+    mine = subject.names | subject.display_names
+    own_accounts = set(subject.account_ids)
+    for alert in queryset.order_by("-last_triggered_at").iterator(chunk_size=200):
+        linked = set(AlertUser.objects.filter(alert=alert).values_list("user_id", flat=True))
+        user_ids = set(linked)
+        account_ids = set(
+            AlertAccount.objects.filter(alert=alert).values_list("account_id", flat=True)
+        )
+        activity_ids = list(
+            AlertActivity.objects.filter(alert=alert).values_list("activity_id", flat=True)
+        )
+        own_activities, actors = set(), set()
+        for pk, user_id, account_id, actor, ip in Activity.objects.filter(
+            pk__in=activity_ids
+        ).values_list("pk", "user_id", "account_id", "actor", "ip"):
+            if (
+                (user_id is not None and user_id == subject.user_id)
+                or account_id in own_accounts
+                or (user_id is None and account_id is None and actor.lower() in subject.names)
+            ):
+                own_activities.add(pk)
+                continue
+            user_ids.add(user_id)
+            account_ids.add(account_id)
+            actors |= {actor, str(ip or "")}
+        user_ids.discard(subject.user_id)
+        others = list(Account.objects.filter(pk__in=account_ids - own_accounts - {None}))
+        people = list(CloudUser.objects.filter(pk__in=user_ids - {None}))
+        words = set()
+        for person in people:
+            words |= personal.names_of(person, []) | personal.display_names_of(person, [])
+        words |= personal.names_of(None, others) | personal.display_names_of(None, others)
+        words |= {a.lower() for a in actors if a}  # their actor names and addresses
+        words |= {str(ip) for ip in alert.ips or []}
+        words -= own_ips
+        found = personal.pattern(words - mine)
+        yield {
+            **{
+                name: getattr(alert, name)
+                for name in ALERT_COLUMNS
+                if name not in ("user_id", "account_ids", "activity_ids")
+            },
+            "title": personal.replace(found, alert.title, OTHERS),
+            "description": personal.replace(found, alert.description, OTHERS),
+            "evidence": personal.replace(found, alert.evidence, OTHERS),
+            "ips": [ip for ip in alert.ips or [] if str(ip) in own_ips],
+            "user_id": subject.user_id if subject.user_id in linked else None,
+            "account_ids": sorted(str(pk) for pk in account_ids & own_accounts),
+            "activity_ids": sorted(str(pk) for pk in own_activities),
+        }
+
+
+def _header(kind: str, queryset: models.QuerySet) -> list[str]:
+    if kind == "alerts":
+        return ALERT_COLUMNS
+    if kind == "audit_events":
+        return AUDIT_COLUMNS
+    return _columns(queryset) + EXTRA_COLUMNS.get(kind, [])
+
+
 EXTRA_COLUMNS = {"memberships": ["group_name"], "files": ["matches"]}
 
 
-def _records(kind: str, queryset: models.QuerySet) -> Iterator[dict]:
+def _records(kind: str, queryset: models.QuerySet, subject: personal.Subject) -> Iterator[dict]:
     columns = _columns(queryset)
+    if kind == "alerts":
+        yield from _alert_records(subject, queryset)
+        return
+    if kind == "audit_events":
+        # Console users' names and addresses are theirs, not the subject's: left out.
+        yield from queryset.values(*AUDIT_COLUMNS).iterator(chunk_size=500)
+        return
     if kind == "files":
         yield from _file_records(queryset)
         return
@@ -145,14 +255,16 @@ def _cell(value) -> str:
     return "'" + text if text.startswith(_CSV_RISKY) else text
 
 
-def _write_kind(archive: zipfile.ZipFile, kind: str, queryset: models.QuerySet) -> int:
-    header = _columns(queryset) + EXTRA_COLUMNS.get(kind, [])
+def _write_kind(
+    archive: zipfile.ZipFile, kind: str, queryset: models.QuerySet, subject: personal.Subject
+) -> int:
+    header = _header(kind, queryset)
     count = 0
     with archive.open(f"{kind}.csv", mode="w", force_zip64=True) as entry:
         text = io.StringIO()
         writer = csv.writer(text)
         writer.writerow(header)
-        for row in _records(kind, queryset):
+        for row in _records(kind, queryset, subject):
             writer.writerow([_cell(row.get(name)) for name in header])
             count += 1
             if text.tell() > CHUNK:
@@ -162,7 +274,7 @@ def _write_kind(archive: zipfile.ZipFile, kind: str, queryset: models.QuerySet) 
         entry.write(text.getvalue().encode())
     with archive.open(f"{kind}.json", mode="w", force_zip64=True) as entry:
         entry.write(b"[")
-        for n, row in enumerate(_records(kind, queryset)):
+        for n, row in enumerate(_records(kind, queryset, subject)):
             entry.write((b",\n" if n else b"\n") + json.dumps(row, cls=DjangoJSONEncoder).encode())
         entry.write(b"\n]\n")
     return count
@@ -175,7 +287,7 @@ def write(subject: personal.Subject, row: SubjectRequest) -> dict[str, int]:
     try:
         with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
             for kind in personal.EXPORT_KINDS:
-                counts[kind] = _write_kind(archive, kind, personal.rows(subject, kind))
+                counts[kind] = _write_kind(archive, kind, personal.rows(subject, kind), subject)
             manifest = {
                 "request": str(row.pk),
                 "subject": row.subject_label,
@@ -198,6 +310,11 @@ def read(tenant: Tenant, row: SubjectRequest) -> Iterator[bytes]:
     if row.kind != SubjectRequestKind.EXPORT or row.status != "done":
         raise ExportGone("This request has no archive.")
     target = path_for(tenant.id, row.pk)
+    if expired(row):  # the daily sweep may not have run yet: never serve it past its days
+        raise ExportGone(
+            f"The archive has expired (archives are kept {KEEP_DAYS} days). "
+            "Make a new export request."
+        )
     if not target.exists():
         raise ExportGone(
             f"The archive is no longer available (kept {KEEP_DAYS} days, or the person was "
@@ -242,5 +359,15 @@ def expire(tenant: Tenant, *, now: datetime | None = None) -> int:
     return removed
 
 
+def expired(row: SubjectRequest, *, now: datetime | None = None) -> bool:
+    """The request is older than KEEP_DAYS (its archive is not served, whether or not the
+    sweep deleted it yet)."""
+    return row.created_at < (now or timezone.now()) - timedelta(days=KEEP_DAYS)
+
+
 def available(tenant: Tenant, row: SubjectRequest) -> bool:
-    return row.kind == SubjectRequestKind.EXPORT and path_for(tenant.id, row.pk).exists()
+    return (
+        row.kind == SubjectRequestKind.EXPORT
+        and not expired(row)
+        and path_for(tenant.id, row.pk).exists()
+    )

@@ -6,8 +6,10 @@
   tenant key, to the spool (`subject_export`); `open_export(...)` streams it back (audited).
 - `erase(...)`: removes everything about the person (`erasure.erase`), with a receipt.
 - `cleanup_deleted_accounts()`: beat, every geo database: accounts deleted in their app longer
-  ago than the tenant's window lose their copy here (see `personal`); a person left with no
-  account goes too. One `PurgeRun(kind="accounts")` per tenant and sweep with the count.
+  ago than the tenant's window lose their copy here (see `personal`): the directory goes and
+  what remains is stripped, never deleted; a person left with no account loses their profile
+  too. One `PurgeRun(kind="accounts")` per tenant and sweep with the count; a sweep stopped
+  half-way leaves it running and the next sweep carries it on.
 
 The person is recorded only as a keyed digest and a masked label. The digest is SHA-256 of the
 tenant's pseudonym (AES-SIV under its sealed anonymisation key, `discovery.anonymize`) of the
@@ -93,6 +95,7 @@ def subject_for(tenant: Tenant, user: CloudUser | None, accounts: list[Account])
         user=user,
         accounts=accounts,
         names=names,
+        display_names=personal.display_names_of(user, accounts),
         pseudonyms=_pseudonyms(tenant, names),
     )
 
@@ -154,6 +157,10 @@ KIND_LABELS = {
     "files": "file records (content inspection)",
     "file_matches": "sensitive-type matches of those files",
     "files_stripped": "file records kept, owner removed",
+    "activity_mentions": "other people's activities about this person, names removed",
+    "audit_events": "audit log entries that name this person",
+    "audit_events_retained": "audit log entries kept unchanged (the audit log is never "
+    "changed: it records what console users did)",
 }
 
 
@@ -167,8 +174,14 @@ def labelled(counts: dict) -> list[tuple[str, int]]:
 
 
 def preview(subject: Subject) -> dict[str, int]:
-    """How many rows of each export kind the subject has (what an erase removes)."""
-    counts = {kind: personal.rows(subject, kind).count() for kind in personal.EXPORT_KINDS}
+    """How many rows of each export kind the subject has (what an erase removes, and as
+    `<kind>_retained` what it keeps: `personal.KEPT`)."""
+    counts = {
+        f"{kind}_retained" if kind in personal.KEPT_KINDS else kind: personal.rows(
+            subject, kind
+        ).count()
+        for kind in personal.EXPORT_KINDS
+    }
     return {kind: n for kind, n in counts.items() if n}
 
 
@@ -268,21 +281,30 @@ def erase(
 
 
 def _cleanup_account(tenant: Tenant, account: Account, receipt: Counter) -> None:
+    """Strip one deleted account (never a full erase: what remains is still inside its
+    retention). A person left with no account goes with it: the same strip, with the person's
+    links cleared too, and their profile removed."""
     person = account.user
     others = list(Account.objects.filter(user=person).exclude(pk=account.pk)) if person else []
-    kept = personal.names_of(person, others) if person else frozenset()
-    names = personal.names_of(None, [account]) - kept
+    going = person if person is not None and not others else None
+    if going is not None:
+        names = personal.names_of(going, [account])
+        display = personal.display_names_of(going, [account])
+    else:
+        kept = personal.names_of(person, others) if person else frozenset()
+        kept_display = personal.display_names_of(person, others) if person else frozenset()
+        names = personal.names_of(None, [account]) - kept
+        display = personal.display_names_of(None, [account]) - kept_display - kept
     subject = Subject(
         tenant=tenant,
-        user=None,
+        user=going,
         accounts=[account],
         names=names,
+        display_names=display,
         full=False,
         pseudonyms=_pseudonyms(tenant, names),
     )
     receipt.update(erasure.erase(subject))
-    if person is not None and not others:
-        receipt.update(erasure.erase(subject_for(tenant, person, [])))
 
 
 def cleanup_tenant(tenant: Tenant, *, now: datetime | None = None) -> int:
@@ -296,19 +318,38 @@ def cleanup_tenant(tenant: Tenant, *, now: datetime | None = None) -> int:
         ).select_related("user")
         if not due.exists():
             return 0
-        run = PurgeRun.objects.create(
-            kind="accounts", method=PurgeMethod.ACCOUNT_CLEANUP, cutoff=cutoff, started_at=now
-        )
-        receipt: Counter = Counter()
+        run = _running(cutoff, now)
+        receipt: Counter = Counter((run.details or {}).get("by_kind") or {})
+        removed = 0
         for account in due.iterator(chunk_size=100):
             with transaction.atomic(using=tenant.db_alias):
                 _cleanup_account(tenant, account, receipt)
                 run.removed += 1
                 run.details = {"by_kind": dict(receipt)}
                 run.save(update_fields=["removed", "details"])
+                removed += 1
         run.status, run.finished_at = PurgeStatus.DONE, timezone.now()
         run.save(update_fields=["status", "finished_at"])
-        return run.removed
+        return removed
+
+
+def _running(cutoff: datetime, now: datetime) -> PurgeRun:
+    """The newest running cleanup record (a sweep stopped half-way: this one carries it on, as
+    the retention purge does), or a new one."""
+    run = (
+        PurgeRun.objects.filter(
+            kind="accounts", method=PurgeMethod.ACCOUNT_CLEANUP, status=PurgeStatus.RUNNING
+        )
+        .order_by("-started_at")
+        .first()
+    )
+    if run is None:
+        return PurgeRun.objects.create(
+            kind="accounts", method=PurgeMethod.ACCOUNT_CLEANUP, cutoff=cutoff, started_at=now
+        )
+    run.cutoff = cutoff
+    run.save(update_fields=["cutoff"])
+    return run
 
 
 def cleanup_deleted_accounts(*, now: datetime | None = None) -> int:

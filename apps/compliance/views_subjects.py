@@ -70,11 +70,16 @@ class SubjectsView(SubjectsBase):
             if data["kind"] == "erase":
                 subject = subjects.find_subject(tenant=self.tenant, query=data["subject"])
                 confirm = EraseConfirmForm(initial=data)
+                counts = subjects.preview(subject)
+                kept = {k: n for k, n in counts.items() if k.endswith("_retained")}
                 return self.render_to_response(
                     {
                         **self.get_context_data(form=form),
                         "confirm_form": confirm,
-                        "preview": subjects.labelled(subjects.preview(subject)),
+                        "preview": subjects.labelled(
+                            {k: n for k, n in counts.items() if k not in kept}
+                        ),
+                        "kept": subjects.labelled(kept),
                         "label": subjects.mask(data["subject"]),
                     }
                 )

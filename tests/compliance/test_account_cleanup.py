@@ -1,5 +1,6 @@
 """The deleted-account cleanup (beat): accounts seen deleted in their app longer ago than the
-tenant's window lose their copy here; a person left with no account goes too."""
+tenant's window lose their copy here (the directory goes, what remains is stripped); a person
+left with no account loses their profile too."""
 
 from __future__ import annotations
 
