@@ -143,6 +143,9 @@ class SubjectRequest(TenantOwnedModel):
         max_length=10, choices=SubjectRequestStatus.choices, default=SubjectRequestStatus.PENDING
     )
     subject_digest = models.CharField(max_length=64, db_index=True)
+    # Digests of the person's other unique names (emails, account usernames and ids), space
+    # separated, so "was this person handled?" answers whichever of them is entered.
+    name_digests = models.TextField(blank=True, default="")
     subject_label = models.CharField(max_length=254)  # masked, e.g. "a***@contoso.test"
     reference = models.CharField(max_length=200, blank=True)  # the requester's ticket / reason
     counts = models.JSONField(default=dict, blank=True)

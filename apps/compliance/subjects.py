@@ -26,6 +26,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from django.db import models, transaction
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -187,7 +188,10 @@ def preview(subject: Subject) -> dict[str, int]:
 
 def check(*, tenant: Tenant, query: str) -> list[SubjectRequest]:
     """Past requests about the person `query` names (by digest; no identity is stored)."""
-    return list(SubjectRequest.objects.filter(subject_digest=digest(tenant, query or "")))
+    key = digest(tenant, query or "")
+    return list(
+        SubjectRequest.objects.filter(Q(subject_digest=key) | Q(name_digests__contains=f" {key} "))
+    )
 
 
 # --- Requests -----------------------------------------------------------------------------------
@@ -196,10 +200,12 @@ def check(*, tenant: Tenant, query: str) -> list[SubjectRequest]:
 def _start(tenant, kind, subject, query, reference, actor) -> SubjectRequest:
     key, label = label_of(subject, query)
     actor_id, actor_label = audit.actor_fields(actor)
+    others = sorted({digest(tenant, name) for name in subject.names if name} - {key})
     return SubjectRequest.objects.create(
         kind=kind,
         status=SubjectRequestStatus.RUNNING,
         subject_digest=key,
+        name_digests=f" {' '.join(others)} " if others else "",
         subject_label=label,
         reference=(reference or "").replace("\x00", "").strip()[:200],
         requested_by_id=actor_id if isinstance(actor_id, int) else None,

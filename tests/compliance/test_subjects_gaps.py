@@ -302,19 +302,17 @@ def test_erase_spares_a_namesake(alice, tenant_a):
     assert (kept, action.account_id, action.user_id) == (True, other_account.pk, other.pk)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Not fixed: SubjectRequest keeps one digest (subject_digest, CharField(64)); "
-    "filing it under every unique name of the person needs a new field and a migration.",
-)
 def test_the_check_finds_an_erase_asked_by_username(alice, tenant_a):
-    """Known gap: the request is filed under the identity's digest only, so checking by the
-    account username the erase was asked with answers "never handled"."""
+    """The request is filed under the digests of every unique name of the person, so checking
+    by the account username the erase was asked with finds it too (a stranger's name does
+    not)."""
     kit.seed(tenant_a)
     with tenant_context(tenant_a):
         row = subjects.erase(tenant=tenant_a, actor=alice, query=kit.ZED_OKTA, reference="r")
         assert subjects.check(tenant=tenant_a, query=kit.ZED) == [row]
         assert subjects.check(tenant=tenant_a, query=kit.ZED_OKTA) == [row]
+        assert subjects.check(tenant=tenant_a, query="nobody@contoso.test") == []
+        assert kit.ZED_OKTA.lower() not in row.name_digests  # digests only
 
 
 # --- Deleted-account cleanup -------------------------------------------------------------------
