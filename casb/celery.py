@@ -129,6 +129,12 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/15"),
         "options": {"expires": 14 * 60},
     },
+    # Data-subject requests whose message was lost or whose worker died are sent again.
+    "compliance.resend-subject-requests": {
+        "task": "compliance.resend_subject_requests",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 4 * 60},
+    },
     # Discovery uploads whose message was lost or whose worker died are sent again.
     "discovery.resume-stalled": {
         "task": "discovery.resume_stalled",

@@ -150,6 +150,10 @@ class SubjectRequest(TenantOwnedModel):
     reference = models.CharField(max_length=200, blank=True)  # the requester's ticket / reason
     counts = models.JSONField(default=dict, blank=True)
     error = models.CharField(max_length=500, blank=True)
+    # Who the request is about, by id only, for the background run: {"user": id or None,
+    # "accounts": [ids]} (dangling once the person is erased; never a name).
+    target = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)  # the background run's last start
     requested_by_id = models.IntegerField(null=True, blank=True)
     requested_by_label = models.CharField(max_length=254, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

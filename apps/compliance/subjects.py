@@ -35,7 +35,7 @@ from apps.tenants import audit
 from apps.tenants.models import Tenant
 from apps.tenants.routing import geo_aliases
 from apps.tenants.scoping import tenant_context
-from apps.tenants.tasking import OutOfTime
+from apps.tenants.tasking import OutOfTime, enqueue_on_commit
 
 from . import erasure, inventory, personal, subject_export
 from .models import (
@@ -197,15 +197,22 @@ def check(*, tenant: Tenant, query: str) -> list[SubjectRequest]:
 # --- Requests -----------------------------------------------------------------------------------
 
 
-def _start(tenant, kind, subject, query, reference, actor) -> SubjectRequest:
+def _start(
+    tenant, kind, subject, query, reference, actor, status=SubjectRequestStatus.RUNNING
+) -> SubjectRequest:
     key, label = label_of(subject, query)
     actor_id, actor_label = audit.actor_fields(actor)
     others = sorted({digest(tenant, name) for name in subject.names if name} - {key})
     return SubjectRequest.objects.create(
         kind=kind,
-        status=SubjectRequestStatus.RUNNING,
+        status=status,
         subject_digest=key,
         name_digests=f" {' '.join(others)} " if others else "",
+        target={
+            "user": str(subject.user.pk) if subject.user is not None else None,
+            "accounts": [str(account.pk) for account in subject.accounts],
+        },
+        started_at=timezone.now() if status == SubjectRequestStatus.RUNNING else None,
         subject_label=label,
         reference=(reference or "").replace("\x00", "").strip()[:200],
         requested_by_id=actor_id if isinstance(actor_id, int) else None,
@@ -218,7 +225,8 @@ def _finish(request_row: SubjectRequest, counts: dict, error: str = "") -> None:
     request_row.status = SubjectRequestStatus.FAILED if error else SubjectRequestStatus.DONE
     request_row.error = error[:500]
     request_row.finished_at = timezone.now()
-    request_row.save(update_fields=["counts", "status", "error", "finished_at"])
+    request_row.target = {}  # the ids were for the run only
+    request_row.save(update_fields=["counts", "status", "error", "finished_at", "target"])
 
 
 def export(
@@ -227,6 +235,10 @@ def export(
     """Record an export request and write its archive (sealed) to the spool; audited."""
     subject = find_subject(tenant=tenant, query=query)
     row = _start(tenant, SubjectRequestKind.EXPORT, subject, query, reference, actor)
+    return _export(tenant, row, subject, actor, request)
+
+
+def _export(tenant: Tenant, row: SubjectRequest, subject: Subject, actor, request):
     try:
         counts = subject_export.write(subject, row)
     except Exception as exc:
@@ -264,6 +276,10 @@ def erase(
     """Erase everything about the person; the request's `counts` is the receipt (audited)."""
     subject = find_subject(tenant=tenant, query=query)
     row = _start(tenant, SubjectRequestKind.ERASE, subject, query, reference, actor)
+    return _erase(tenant, row, subject, actor, request)
+
+
+def _erase(tenant: Tenant, row: SubjectRequest, subject: Subject, actor, request):
     try:
         receipt = erasure.erase(subject)
         receipt["exports_deleted"] += subject_export.forget(tenant, row.subject_digest)
@@ -281,6 +297,108 @@ def erase(
         details={"request": str(row.pk), "counts": row.counts},
     )
     return row
+
+
+# --- In the background (console and API) ------------------------------------------------------
+
+# A request still pending this long after it was made lost its message; one running this long
+# lost its worker (past Celery's hard time limit): the beat sweep sends it again.
+RESEND_PENDING_AFTER = timedelta(minutes=2)
+
+
+def resend_running_after() -> timedelta:
+    from casb.celery import TASK_TIME_LIMIT
+
+    return timedelta(seconds=TASK_TIME_LIMIT + 60)
+
+
+def submit(
+    *, tenant: Tenant, kind: str, actor, query: str, reference: str = "", request=None
+) -> SubjectRequest:
+    """Record an export or erase request (pending, audited) and run it in the background
+    (`compliance.run_subject_request`): a person with months of activities takes longer than
+    a web request may. The person is found now, so an unknown one is refused at once; the task
+    gets only the request's id."""
+    from .tasks import run_subject_request
+
+    subject = find_subject(tenant=tenant, query=query)
+    with transaction.atomic(using=tenant.db_alias):
+        row = _start(
+            tenant, kind, subject, query, reference, actor, status=SubjectRequestStatus.PENDING
+        )
+        enqueue_on_commit(run_subject_request, str(tenant.id), str(row.pk), using=tenant.db_alias)
+    audit.record(
+        tenant,
+        "subjects.requested",
+        actor=actor,
+        request=request,
+        target=row,
+        details={"request": str(row.pk), "kind": kind},
+    )
+    return row
+
+
+def run_request(tenant: Tenant, request_id: str) -> str:
+    """Carry out one pending request (the task). Claimed under a row lock, so a duplicate
+    delivery does nothing; a person already gone (erased meanwhile) is a finished request with
+    nothing to count."""
+    with transaction.atomic(using=tenant.db_alias):
+        row = (
+            SubjectRequest.objects.select_for_update(skip_locked=True)
+            .filter(pk=request_id, status=SubjectRequestStatus.PENDING)
+            .first()
+        )
+        if row is None:
+            return "not pending"
+        row.status, row.started_at = SubjectRequestStatus.RUNNING, timezone.now()
+        row.save(update_fields=["status", "started_at"])
+    target = row.target or {}
+    user = CloudUser.objects.filter(pk=target.get("user")).first() if target.get("user") else None
+    accounts = list(Account.objects.filter(pk__in=target.get("accounts") or []))
+    if user is not None and not accounts:
+        accounts = list(Account.objects.filter(user=user))
+    actor = row.requested_by_label or None  # the requester, by name (audit)
+    if user is None and not accounts:
+        if row.kind == SubjectRequestKind.ERASE:
+            _finish(row, {})  # nothing left: erased by an earlier request
+        else:
+            _finish(row, {}, "The person is no longer held here: nothing to export.")
+        return row.status
+    subject = subject_for(tenant, user, accounts)
+    run = _export if row.kind == SubjectRequestKind.EXPORT else _erase
+    try:
+        run(tenant, row, subject, actor, None)
+    except Exception:
+        log.exception("data-subject request %s failed", row.pk)
+    return SubjectRequest.objects.filter(pk=row.pk).values_list("status", flat=True).first()
+
+
+def resend_stalled(now: datetime | None = None) -> int:
+    """Beat, every geo database: send again each request whose message was lost (pending for
+    long) or whose worker died (running past the task time limit)."""
+    from .tasks import run_subject_request
+
+    now = now or timezone.now()
+    sent = 0
+    for alias in sorted(geo_aliases() | {"default"}):
+        rows = SubjectRequest.unscoped_objects.using(alias)
+        stalled = rows.filter(
+            models.Q(status=SubjectRequestStatus.PENDING, created_at__lt=now - RESEND_PENDING_AFTER)
+            | models.Q(
+                status=SubjectRequestStatus.RUNNING, started_at__lt=now - resend_running_after()
+            )
+        ).filter(
+            models.Q(started_at__isnull=True) | models.Q(started_at__lt=now - RESEND_PENDING_AFTER)
+        )
+        for pk, tenant_id in stalled.values_list("pk", "tenant_id")[:100]:
+            # Pending again, stamped now so the next sweep waits before sending it again.
+            pending_or_running = [SubjectRequestStatus.PENDING, SubjectRequestStatus.RUNNING]
+            if rows.filter(pk=pk, status__in=pending_or_running).update(
+                status=SubjectRequestStatus.PENDING, started_at=now
+            ):
+                run_subject_request.delay(str(tenant_id), str(pk))
+                sent += 1
+    return sent
 
 
 # --- Deleted-account cleanup --------------------------------------------------------------------

@@ -7,7 +7,7 @@ point: work is committed in small steps. A sweep that has more to do than one ta
 
 from __future__ import annotations
 
-from apps.tenants.tasking import OutOfTime, platform_task
+from apps.tenants.tasking import OutOfTime, platform_task, tenant_task
 
 CARRY_ON_AFTER = 5  # seconds before the next run of a sweep that ran out of time
 
@@ -42,3 +42,19 @@ def delete_due_tenants():
     from .offboarding import delete_due_tenants as sweep
 
     return _sweep(delete_due_tenants, sweep)
+
+
+@tenant_task("compliance.run_subject_request", autoretry_for=())
+def run_subject_request(tenant, request_id: str):
+    """A data-subject export or erase asked for in the console or the API (see `submit`)."""
+    from .subjects import run_request
+
+    return run_request(tenant, request_id)
+
+
+@platform_task("compliance.resend_subject_requests", time_limit=120, soft_time_limit=100)
+def resend_subject_requests() -> int:
+    """Beat: send again the requests whose message was lost or whose worker died."""
+    from .subjects import resend_stalled
+
+    return resend_stalled()

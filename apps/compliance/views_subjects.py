@@ -1,8 +1,9 @@
 """Console pages of data-subject requests (settings > privacy > Data subject requests).
 
 Everything here needs the tenant-lifecycle right (global admins): the page reveals whether a
-person was the subject of a request. Export runs at once and offers its archive; erase first
-shows what will be removed (counts), then runs on confirmation and shows the receipt.
+person was the subject of a request. Export and erase (after a confirmation showing what will be
+removed) run in the background (`subjects.submit`); the request's page shows its status, then
+the receipt and an export's archive.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from apps.tenants.views.base import TenantTemplateView
 
 from . import subject_export, subjects
 from .forms_subjects import CheckForm, EraseConfirmForm, SubjectRequestForm
-from .models import SubjectRequest
+from .models import SubjectRequest, SubjectRequestKind
 
 LIST_SIZE = 50
 
@@ -83,8 +84,9 @@ class SubjectsView(SubjectsBase):
                         "label": subjects.mask(data["subject"]),
                     }
                 )
-            row = subjects.export(
+            row = subjects.submit(
                 tenant=self.tenant,
+                kind=SubjectRequestKind.EXPORT,
                 actor=request.user,
                 query=data["subject"],
                 reference=data["reference"],
@@ -93,7 +95,9 @@ class SubjectsView(SubjectsBase):
         except subjects.SubjectRefused as exc:
             form.add_error("subject", str(exc))
             return self.render_to_response(self.get_context_data(form=form), status=400)
-        messages.success(request, "Export ready: download the archive below.")
+        messages.success(
+            request, "Export requested: it runs in the background; its archive appears below."
+        )
         return redirect(self.url("subject-detail", row.pk))
 
 
@@ -111,8 +115,9 @@ class EraseView(SubjectsView):
             return self.render_to_response(context, status=400)
         data = confirm.cleaned_data
         try:
-            row = subjects.erase(
+            row = subjects.submit(
                 tenant=self.tenant,
+                kind=SubjectRequestKind.ERASE,
                 actor=request.user,
                 query=data["subject"],
                 reference=data["reference"],
@@ -122,7 +127,11 @@ class EraseView(SubjectsView):
             form = SubjectRequestForm(request.POST)
             form.add_error(None, str(exc))
             return self.render_to_response(self.get_context_data(form=form), status=400)
-        messages.success(request, "Erased. The receipt below counts what was removed.")
+        messages.success(
+            request,
+            "Erasure requested: it runs in the background; the receipt below counts what was "
+            "removed when it is done.",
+        )
         return redirect(self.url("subject-detail", row.pk))
 
 

@@ -313,3 +313,16 @@ def surviving(tenant, expected: dict[str, set]) -> dict[str, set]:
 
 def uid() -> str:
     return uuid.uuid4().hex[:8]
+
+
+def work(tenant) -> list[str]:
+    """What the worker does after a console or API request: run the tenant's pending
+    data-subject requests (`compliance.run_subject_request`), oldest first; their statuses."""
+    from apps.compliance import subjects
+    from apps.compliance.models import SubjectRequest
+
+    with tenant_context(tenant):
+        pending = SubjectRequest.objects.filter(status="pending").order_by("created_at")
+        return [
+            subjects.run_request(tenant, str(pk)) for pk in pending.values_list("pk", flat=True)
+        ]

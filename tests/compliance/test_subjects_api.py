@@ -37,8 +37,11 @@ def test_export_then_download(alice, tenant_a, world):
     client = api(alice, tenant_a, Role.GLOBAL_ADMIN)
     body = {"kind": "export", "subject": "zq-ext-0001", "reference": "DSR-9"}
     created = client.post(LIST, body, format="json")
-    assert created.status_code == 201, created.content
-    data = created.json()
+    assert created.status_code == 202, created.content
+    assert created.json()["status"] == "pending" and created.json()["archive_available"] is False
+    assert created["Location"].endswith(f"{LIST}{created.json()['id']}/")
+    assert kit.work(tenant_a) == ["done"]
+    data = client.get(created["Location"]).json()
     assert data["subject_label"] == "z***@contoso.test" and data["archive_available"] is True
     assert data["counts"]["activities"] == 5
     assert "zed" not in json.dumps(data).lower()  # the person is never echoed back
@@ -63,8 +66,9 @@ def test_erase_answers_the_receipt(alice, tenant_a, world):
     client = api(alice, tenant_a, Role.GLOBAL_ADMIN)
     body = {"kind": "erase", "subject": kit.ZED, "reference": "DSR-10"}
     created = client.post(LIST, body, format="json")
-    assert created.status_code == 201
-    counts = created.json()["counts"]
+    assert created.status_code == 202
+    assert kit.work(tenant_a) == ["done"]
+    counts = client.get(f"{LIST}{created.json()['id']}/").json()["counts"]
     assert counts["profile"] == 1 and counts["alerts_deleted"] == 1
     with tenant_context(tenant_a):
         assert not CloudUser.objects.filter(pk=world.zed.pk).exists()
@@ -103,6 +107,7 @@ def test_roles_and_other_tenants(alice, rita, sam, charlie, tenant_a, tenant_b, 
         LIST, {"kind": "export", "subject": kit.ZED, "reference": "r"}, format="json"
     )
     pk = made.json()["id"]
+    kit.work(tenant_a)
     for user, role in ((rita, Role.SECURITY_READER), (sam, Role.SECURITY_ADMIN)):
         client = api(user, tenant_a, role)
         assert client.get(LIST).status_code == 403
@@ -123,7 +128,8 @@ def test_the_list_is_bounded_in_queries(alice, tenant_a, world, django_assert_ma
     client = api(alice, tenant_a, Role.GLOBAL_ADMIN)
     for n in range(3):
         body = {"kind": "export", "subject": kit.BOB, "reference": f"r{n}"}
-        assert client.post(LIST, body, format="json").status_code == 201
+        assert client.post(LIST, body, format="json").status_code == 202
+    kit.work(tenant_a)
     with django_assert_max_num_queries(20):
         listed = client.get(LIST)
     assert listed.json()["count"] == 3
@@ -137,6 +143,7 @@ def test_an_archive_survives_a_tenant_key_rotation(alice, tenant_a, world, setti
     client = api(alice, tenant_a, Role.GLOBAL_ADMIN)
     body = {"kind": "export", "subject": kit.ZED, "reference": "r"}
     pk = client.post(LIST, body, format="json").json()["id"]
+    kit.work(tenant_a)
     stored = subject_export.path_for(tenant_a.id, pk).read_bytes()
     version = keys.sealed_version(stored[4:])  # after the 4-byte length of the first chunk
     rotation = keys.rotate_tenant_key(tenant=tenant_a)

@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 
 from apps.accounts.models import CloudUser
-from apps.compliance import subject_export
+from apps.compliance import subject_export, subjects
 from apps.compliance.models import SubjectRequest
 from apps.tenants.models import AuditEvent
 from apps.tenants.scoping import tenant_context
@@ -42,6 +42,13 @@ def test_export_makes_an_archive_of_csv_and_json_per_kind(client, alice, tenant_
     with tenant_context(tenant_a):
         row = SubjectRequest.objects.get()
     assert response.status_code == 302 and response.url == url(tenant_a, "subject-detail", row.pk)
+    # It runs in the background: until the worker has run it, the page says so.
+    assert row.status == "pending"
+    waiting = client.get(url(tenant_a, "subject-detail", row.pk))
+    assert b"Exporting" in waiting.content and b"Download the archive" not in waiting.content
+    assert kit.work(tenant_a) == ["done"]
+    with tenant_context(tenant_a):
+        row.refresh_from_db()
     assert row.subject_label == "z***@contoso.test" and row.status == "done"
     assert row.counts["activities"] == 5 and row.counts["accounts"] == 2
 
@@ -89,7 +96,11 @@ def test_export_makes_an_archive_of_csv_and_json_per_kind(client, alice, tenant_
 
     with tenant_context(tenant_a):
         events = {e.action: e for e in AuditEvent.objects.filter(action__startswith="subjects.")}
-    assert set(events) == {"subjects.exported", "subjects.export_downloaded"}
+    assert set(events) == {
+        "subjects.requested",
+        "subjects.exported",
+        "subjects.export_downloaded",
+    }
     for event in events.values():
         assert event.details["request"] == str(row.pk)
         assert "zed" not in json.dumps(event.details).lower()
@@ -113,6 +124,7 @@ def test_erase_confirms_with_counts_then_removes_and_keeps_a_receipt(
         assert CloudUser.objects.filter(pk=world.zed.pk).exists()
 
     done = client.post(url(tenant_a, "subject-erase"), {**data, "confirm": "on"})
+    assert kit.work(tenant_a) == ["done"]
     with tenant_context(tenant_a):
         row = SubjectRequest.objects.get()
         assert not CloudUser.objects.filter(pk=world.zed.pk).exists()
@@ -133,10 +145,12 @@ def test_erase_confirms_with_counts_then_removes_and_keeps_a_receipt(
 def test_erasing_deletes_earlier_export_archives(client, alice, tenant_a, world):
     client.force_login(alice)
     client.post(url(tenant_a, "subjects"), {"subject": kit.ZED, "reference": "x", "kind": "export"})
+    kit.work(tenant_a)
     with tenant_context(tenant_a):
         export = SubjectRequest.objects.get()
     data = {"subject": kit.ZED, "reference": "y", "kind": "erase", "confirm": "on"}
     client.post(url(tenant_a, "subject-erase"), data)
+    kit.work(tenant_a)
     assert not subject_export.path_for(tenant_a.id, export.pk).exists()
     gone = client.get(url(tenant_a, "subject-download", export.pk))
     assert gone.status_code == 302
@@ -167,6 +181,7 @@ def test_bad_input_is_a_400_with_the_reason(client, alice, tenant_a, world, subj
 def test_readers_and_security_admins_are_refused(client, alice, rita, sam, tenant_a, world):
     client.force_login(alice)
     client.post(url(tenant_a, "subjects"), {"subject": kit.BOB, "reference": "r", "kind": "export"})
+    kit.work(tenant_a)
     with tenant_context(tenant_a):
         made = SubjectRequest.objects.get()
     for person in (rita, sam):
@@ -189,6 +204,7 @@ def test_readers_and_security_admins_are_refused(client, alice, rita, sam, tenan
 def test_another_tenant_gets_404_everywhere(client, alice, charlie, tenant_a, tenant_b, world):
     client.force_login(alice)
     client.post(url(tenant_a, "subjects"), {"subject": kit.ZED, "reference": "r", "kind": "export"})
+    kit.work(tenant_a)
     with tenant_context(tenant_a):
         row = SubjectRequest.objects.get()
     client.force_login(charlie)
@@ -216,6 +232,59 @@ def test_the_list_page_is_bounded_in_queries(
         client.post(
             url(tenant_a, "subjects"), {"subject": kit.BOB, "reference": f"r{n}", "kind": "export"}
         )
+    kit.work(tenant_a)
     with django_assert_max_num_queries(25):
         page = client.get(url(tenant_a, "subjects"))
     assert page.status_code == 200 and page.content.count(b"b***@contoso.test") == 3
+
+
+def test_a_request_is_queued_on_commit_and_runs_once(
+    client, alice, tenant_a, world, django_capture_on_commit_callbacks
+):
+    """The console records the request and sends `compliance.run_subject_request` once the
+    transaction commits; the task runs it once (a second delivery finds it no longer pending);
+    the request and the run are both in the audit log."""
+    client.force_login(alice)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        client.post(
+            url(tenant_a, "subjects"), {"subject": kit.ZED, "reference": "r", "kind": "export"}
+        )
+    assert len(callbacks) == 1
+    with tenant_context(tenant_a):
+        row = SubjectRequest.objects.get()
+        assert row.target["user"] == str(world.zed.pk) and "zed" not in str(row.target).lower()
+    assert kit.work(tenant_a) == ["done"]
+    with tenant_context(tenant_a):  # a second delivery of the task
+        assert subjects.run_request(tenant_a, str(row.pk)) == "not pending"
+        row.refresh_from_db()
+        actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert row.status == "done" and row.target == {}  # the ids were for the run only
+    assert {"subjects.requested", "subjects.exported"} <= actions
+
+
+def test_stalled_requests_are_sent_again_by_beat(tenant_a, world):
+    """A request whose message was lost (pending for minutes) or whose worker died (running
+    past the task time limit) is sent again, once per sweep window; a finished one never."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    with tenant_context(tenant_a):
+        lost = subjects.submit(tenant=tenant_a, kind="export", actor=None, query=kit.ZED)
+        dead = subjects.submit(tenant=tenant_a, kind="export", actor=None, query=kit.BOB)
+        fresh = subjects.submit(tenant=tenant_a, kind="export", actor=None, query=kit.BOB)
+        done = subjects.export(tenant=tenant_a, actor=None, query=kit.BOB)
+        long_ago = timezone.now() - dt.timedelta(hours=1)
+        SubjectRequest.objects.filter(pk__in=[lost.pk, done.pk]).update(created_at=long_ago)
+        SubjectRequest.objects.filter(pk=dead.pk).update(status="running", started_at=long_ago)
+    assert subjects.resend_stalled() == 2
+    assert subjects.resend_stalled() == 0  # stamped: not again at once
+    with tenant_context(tenant_a):
+        statuses = dict(SubjectRequest.objects.values_list("pk", "status"))
+    assert statuses == {
+        lost.pk: "pending",
+        dead.pk: "pending",
+        fresh.pk: "pending",
+        done.pk: "done",
+    }
+    assert sorted(kit.work(tenant_a)) == ["done", "done", "done"]

@@ -19,6 +19,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from apps.activities.api import JSONAnswers
 from apps.tenants.api.base import TenantScopedViewSet
@@ -100,7 +101,10 @@ _ERRORS = {
     create=extend_schema(
         summary="Export everything about a person, or erase them",
         request=SubjectRequestInputSerializer,
-        responses={201: SubjectRequestSerializer, **_ERRORS},
+        description="The request is recorded at once (status `pending`) and runs in the "
+        "background: follow `Location` (or GET the request) until its status is `done` (the "
+        "receipt is in `counts`; an export's archive can then be downloaded) or `failed`.",
+        responses={202: SubjectRequestSerializer, **_ERRORS},
     ),
 )
 class SubjectRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
@@ -120,10 +124,10 @@ class SubjectRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Te
         body = SubjectRequestInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        run = subjects.export if data["kind"] == SubjectRequestKind.EXPORT else subjects.erase
         try:
-            row = run(
+            row = subjects.submit(
                 tenant=request.tenant,
+                kind=data["kind"],
                 actor=request.auth,
                 query=data["subject"],
                 reference=data["reference"],
@@ -132,7 +136,11 @@ class SubjectRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Te
         except subjects.SubjectRefused as exc:
             raise exceptions.ValidationError({exc.field: [str(exc)]}) from exc
         data = SubjectRequestSerializer(row, context={"request": request}).data
-        return Response(data, status=status.HTTP_201_CREATED)
+        response = Response(data, status=status.HTTP_202_ACCEPTED)
+        response["Location"] = reverse(
+            "api-privacy-subject-requests-detail", args=[row.pk], request=request
+        )
+        return response
 
     @extend_schema(
         summary="Download an export's archive (ZIP of CSV and JSON per kind; audited)",
