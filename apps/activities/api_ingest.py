@@ -31,7 +31,7 @@ from rest_framework.response import Response
 from apps.connectors.models import AppInstance
 from apps.tenants.api.base import TenantScopedViewSet
 from apps.tenants.api.errors import Conflict, ErrorSerializer
-from apps.tenants.gate import collection_stopped
+from apps.tenants.gate import CollectionStopped, collection_stopped
 from apps.tenants.permissions import Action
 
 from .events import EventIn, IngestResult, Rejection
@@ -321,12 +321,15 @@ class IngestViewSet(TenantScopedViewSet):
             batch[1].append(index)
             batch[2].append(event)
         for instance, indexes, events in batches.values():
-            outcome = ingest(
-                tenant=request.tenant,
-                app_instance=instance,
-                events=events,
-                source=ActivitySource.PUSH,
-            )
+            try:
+                outcome = ingest(
+                    tenant=request.tenant,
+                    app_instance=instance,
+                    events=events,
+                    source=ActivitySource.PUSH,
+                )
+            except CollectionStopped as exc:  # cancelled while this request ran
+                raise Conflict(str(exc)) from exc
             result.accepted += outcome.accepted
             result.duplicates += outcome.duplicates
             result.out_of_scope += outcome.out_of_scope

@@ -46,6 +46,7 @@ from apps.compliance.models import DataKind
 from apps.compliance.scope import IngestionScope, ScopeDecision, sub_app_of
 from apps.integrations import outbox
 from apps.integrations.models import EventKind
+from apps.tenants.gate import refuse_when_collection_stopped
 from apps.tenants.scoping import current_tenant_or_none, tenant_context
 from apps.tenants.tasking import enqueue_on_commit
 
@@ -435,7 +436,8 @@ def ingest(
     """Validate, enrich and store `events` of `app_instance`; see the module docstring.
 
     Returns counts of accepted (new) and duplicate events and the reason of each rejection,
-    by position in `events` (0-based), in order. Raises only for programming errors (wrong
+    by position in `events` (0-based), in order. Raises `CollectionStopped` (nothing stored)
+    when the tenant's subscription does not run; otherwise only for programming errors (wrong
     tenant or source), for database outages and when `events` itself raises; chunks committed
     before that stay, and a retry of the same events counts them as duplicates.
     """
@@ -446,6 +448,8 @@ def ingest(
     current = current_tenant_or_none()
     if current is not None and current.id != tenant.id:
         raise ValueError("ingest() called for one tenant inside another tenant's context.")
+    # A cancelled (or closing) tenant takes nothing new, whichever way the events came.
+    refuse_when_collection_stopped(tenant)
     result = IngestResult()
     with tenant_context(tenant):
         run = _Ingestion(tenant, app_instance, source)

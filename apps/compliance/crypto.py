@@ -31,8 +31,14 @@ _HEADER = struct.Struct(">B16sI")  # format, tenant id, key version
 _NONCE = 12
 
 _lock = threading.Lock()
-_keys: dict[tuple[uuid.UUID, int], AESGCM] = {}
+# Both caches hold an entry for CASB_KEY_CACHE_SECONDS only, then read TenantKey again: a key
+# another process destroyed (tenant deletion) or pruned (rotation) stops opening here by then.
+_keys: dict[tuple[uuid.UUID, int], tuple[AESGCM, float]] = {}  # (tenant, version) -> (key, when)
 _newest: dict[uuid.UUID, tuple[int, float]] = {}  # tenant -> (version, when it was read)
+
+
+def _fresh(read_at: float) -> bool:
+    return time.monotonic() - read_at < settings.CASB_KEY_CACHE_SECONDS
 
 
 class DecryptionError(Exception):
@@ -68,14 +74,16 @@ def unwrap(row: TenantKey) -> bytes:
 
 def _load(tenant_id: uuid.UUID, version: int) -> AESGCM:
     cached = _keys.get((tenant_id, version))
-    if cached is not None:
-        return cached
+    if cached is not None and _fresh(cached[1]):
+        return cached[0]
     row = TenantKey.objects.using("default").filter(tenant_id=tenant_id, version=version).first()
     if row is None:
+        with _lock:
+            _keys.pop((tenant_id, version), None)
         raise DecryptionError("the tenant's data key no longer exists (crypto-shredded)")
     aead = AESGCM(unwrap(row))
     with _lock:
-        _keys[(tenant_id, version)] = aead
+        _keys[(tenant_id, version)] = (aead, time.monotonic())
     return aead
 
 
@@ -109,7 +117,7 @@ def _newest_version(tenant_id: uuid.UUID) -> int:
     # key, this one moves to the new version within that time (the rotation waits for it).
     cached = _newest.get(tenant_id)
     version = None
-    if cached is not None and time.monotonic() - cached[1] < settings.CASB_KEY_CACHE_SECONDS:
+    if cached is not None and _fresh(cached[1]):
         version = cached[0]
     if version is None:
         version = (

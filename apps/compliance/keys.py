@@ -167,7 +167,8 @@ def _spool_versions(path) -> set[int]:
 
 def prune_old_versions(*, tenant: Tenant) -> tuple[list[int], list[int]]:
     """Delete the tenant's key versions older than the newest that no value refers to any
-    more; returns (deleted, kept because still in use)."""
+    more; returns (deleted, kept because still in use). Other processes stop opening a deleted
+    version once their crypto cache of it expires (CASB_KEY_CACHE_SECONDS)."""
     versions = sorted(
         TenantKey.objects.using("default")
         .filter(tenant_id=tenant.id)

@@ -9,7 +9,8 @@ longer be read (crypto-shredding).
 The deletion is restartable: its `TenantDeletion` record is written first (with the tenant's
 slug and geo, so a restart needs nothing else), counts are added after every batch, the keys go
 last but one (the tenant row itself is the very last thing) and the record is finished at the
-end. A run killed half-way is carried on by the next `delete_due_tenants` sweep.
+end. A run killed half-way is carried on by the next `delete_due_tenants` sweep, and so is a run
+that finds, just before destroying the keys, a row written meanwhile (`DeletionIncomplete`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ import shutil
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
+from importlib import import_module
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import connections, models, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
@@ -49,6 +53,10 @@ log = logging.getLogger(__name__)
 
 class OffboardingError(ValueError):
     """The tenant is not in a state that allows this step (a 409 in the API)."""
+
+
+class DeletionIncomplete(RuntimeError):
+    """Rows of the tenant appeared during its deletion; the keys are kept for the next run."""
 
 
 # --- Cancel and reactivate ---------------------------------------------------------------------
@@ -265,6 +273,18 @@ def _start(tenant_id: uuid.UUID, due_at) -> TenantDeletion | None:
     return record
 
 
+def _remaining(
+    aliases: list[str], ordered: list[type[models.Model]], tenant_id: uuid.UUID
+) -> list[str]:
+    """ "alias:label" of every tenant model that still holds a row of the tenant."""
+    return [
+        f"{alias}:{model._meta.label}"
+        for alias in aliases
+        for model in ordered
+        if model.unscoped_objects.using(alias).filter(tenant_id=tenant_id).exists()
+    ]
+
+
 def _add(record: TenantDeletion, label: str, count: int) -> None:
     if count:
         record.counts[label] = record.counts.get(label, 0) + count
@@ -283,11 +303,40 @@ def _delete_control_plane(record: TenantDeletion, tenant_id: uuid.UUID) -> None:
     elsewhere = Membership.objects.using("default").exclude(tenant_id=tenant_id).values("user_id")
     orphans = User.objects.using("default").filter(pk__in=members, is_staff=False)
     orphans = orphans.filter(is_superuser=False).exclude(pk__in=elsewhere)
-    _delete(record, User, pk__in=list(orphans.values_list("pk", flat=True)))
+    gone = list(orphans.values_list("pk", "username", "email"))
+    # Their sign-in records (names typed, addresses) and sessions go first, while the
+    # accounts still exist to name them (a restart finds them again).
+    _delete_sign_ins(record, gone)
+    _delete(record, User, pk__in=[pk for pk, _, _ in gone])
     _delete(record, Membership, tenant_id=tenant_id)
     tenant_type = ContentType.objects.db_manager("default").get_for_model(Tenant)
     for perm_model in (UserObjectPermission, GroupObjectPermission):
         _delete(record, perm_model, content_type=tenant_type, object_pk=str(tenant_id))
+
+
+def _delete_sign_ins(record: TenantDeletion, users: list[tuple]) -> None:
+    """Delete the sign-in records (django-axes) and the sessions of `users` (pk, username,
+    email): a sign-in is logged under the name as typed, so names match in any case."""
+    if not users:
+        return
+    names = {str(value).lower() for _, *values in users for value in values if value}
+    for model in (AccessAttempt, AccessLog, AccessFailureLog):
+        typed = model.objects.using("default").alias(typed=Lower("username"))
+        pks = list(typed.filter(typed__in=names).values_list("pk", flat=True))
+        _delete(record, model, pk__in=pks)
+    # A session holds its user's id only inside its encoded data: decode each one, live or
+    # expired (those stay until `clearsessions`), as `end_other_sessions` does.
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    get_model = getattr(store_class, "get_model_class", None)
+    if get_model is None:  # sessions not in the database: nothing stored to delete
+        return
+    ids = {str(pk) for pk, _, _ in users}
+    ended = 0
+    for session in get_model().objects.using("default").iterator():
+        if str(session.get_decoded().get("_auth_user_id")) in ids:
+            store_class(session_key=session.session_key).delete()
+            ended += 1
+    _add(record, get_model()._meta.label, ended)
 
 
 def _delete(record: TenantDeletion, model: type[models.Model], **lookup) -> None:
@@ -317,6 +366,14 @@ def delete_tenant(*, tenant_id: uuid.UUID, due_at=None) -> TenantDeletion | None
             _add(record, model._meta.label, _delete_in_batches(alias, model, tenant_id))
     _delete_control_plane(record, tenant_id)
     shutil.rmtree(spool.tenant_dir(tenant_id), ignore_errors=True)
+    # One more pass before the keys go: work that ran while this did (a task started before
+    # the tenant was closed) may have written a row after its table's pass.
+    left = _remaining(aliases, ordered, tenant_id)
+    if left:
+        raise DeletionIncomplete(
+            f"rows of tenant {tenant_id} were written during its deletion ({', '.join(left)}); "
+            "the next sweep carries on"
+        )
     # Last but one: until here a restart could still need the keys (nothing does after this).
     record.keys_destroyed += crypto.destroy_tenant_keys(tenant_id)
     record.save(update_fields=["keys_destroyed"])

@@ -22,6 +22,7 @@ from apps.activities.events import IngestResult
 from apps.activities.ingestion import ingest
 from apps.activities.models import ActivitySource
 from apps.compliance.crypto import DecryptionError
+from apps.tenants.gate import CollectionStopped, collection_stopped
 from apps.tenants.models import Tenant, TenantStatus
 from apps.tenants.routing import geo_aliases
 from apps.tenants.scoping import current_tenant_or_none, tenant_context
@@ -115,6 +116,9 @@ def poll_instance(
     tenant = current_tenant_or_none()
     if tenant is None or tenant.id != app_instance.tenant_id:
         tenant = Tenant.objects.get(pk=app_instance.tenant_id)
+    stopped = collection_stopped(tenant)
+    if stopped:  # cancelled since the poll was queued: it would store new data
+        return PollOutcome(skipped=stopped)
     with tenant_context(tenant):
         if not _claim(app_instance, now):
             return PollOutcome(skipped="paused or already being polled")
@@ -124,6 +128,8 @@ def poll_instance(
             _run(tenant, instance, outcome, directory, now)
         except errors.ConnectorError as exc:
             outcome.error = exc
+        except CollectionStopped as exc:  # cancelled during the poll: the rest is not stored
+            outcome.skipped = str(exc)
         except DecryptionError:
             outcome.error = errors.CredentialsRejected(
                 "the stored credentials can no longer be opened; enter them again"

@@ -16,6 +16,7 @@ from django.utils import timezone
 from apps.activities.models import Activity
 from apps.compliance.crypto import DecryptionError
 from apps.tenants import audit
+from apps.tenants.gate import collection_stopped
 from apps.tenants.models import Tenant
 from apps.tenants.scoping import tenant_context
 from apps.tenants.tasking import enqueue_on_commit
@@ -239,6 +240,9 @@ def request_poll(*, instance: AppInstance, now: datetime | None = None) -> None:
     from .tasks import poll_instance_task
 
     now = now or timezone.now()
+    stopped = collection_stopped(Tenant.objects.get(pk=instance.tenant_id))
+    if stopped:
+        raise InstanceRefused({"": stopped})
     if not instance.enabled:
         raise InstanceRefused({"": "The app is paused; resume it first."})
     if (

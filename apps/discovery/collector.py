@@ -4,7 +4,8 @@ At start it loads every data source whose receiver is syslog over UDP or TCP, in
 tenant (a cross-tenant job: it walks the tenants and enters each one's scope), and binds each
 source's port on DISCOVERY_COLLECTOR_BIND. Two sources on one port are refused at start: the
 collector could not tell their logs apart. Sources added or changed later are picked up when
-the collector restarts.
+the collector restarts; a tenant cancelled since the start is seen at the next upload (the
+status is read from the database then), and its lines are dropped.
 
 Framing: a UDP datagram is one message; TCP carries newline-delimited messages or RFC 6587
 octet-counted frames (`<length> <PRI>...`), told apart frame by frame. Messages keep their
@@ -258,6 +259,9 @@ class Collector:
                     actor=ACTOR,
                     source=UploadSource.COLLECTOR,
                 )
+        except services.DiscoveryRefused as exc:  # e.g. the tenant was cancelled since start
+            log.warning("%s: dropped %d lines: %s", feed.label, count, exc)
+            return None
         except Exception:
             log.exception("could not hand %d lines of %s to the pipeline", count, feed.label)
             return None

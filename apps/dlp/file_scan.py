@@ -39,6 +39,7 @@ from apps.connectors.adapters import adapter_class
 from apps.connectors.adapters.files import MAX_DOWNLOAD_BYTES, RemoteFile, supports_files
 from apps.connectors.client import VendorClient, iso, parse_time
 from apps.connectors.models import AppInstance, PollCursor
+from apps.tenants.gate import CollectionStopped
 from apps.tenants.models import Tenant, TenantStatus
 from apps.tenants.routing import geo_aliases
 from apps.tenants.scoping import current_tenant
@@ -282,6 +283,9 @@ def _run(instance: AppInstance, cls, outcome: FileScanOutcome, now, deadline) ->
                     except FATAL as exc:
                         outcome.error = exc.detail
                         return  # the cursor stays before this page: it is listed again
+                    except CollectionStopped as exc:  # the tenant was cancelled meanwhile
+                        outcome.error = str(exc)
+                        return
                     except errors.ConnectorError as exc:
                         outcome.fail(remote, exc.detail)
                     except Exception as exc:  # one bad file never stops the run

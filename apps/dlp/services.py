@@ -25,6 +25,7 @@ from django.utils import timezone
 from apps.compliance import crypto
 from apps.integrations import outbox
 from apps.integrations.models import EventKind
+from apps.tenants.gate import refuse_when_collection_stopped
 from apps.tenants.scoping import current_tenant
 
 from . import file_policies
@@ -158,7 +159,9 @@ def scan_file(
     limits: Limits | None = None,
     now: datetime | None = None,
 ) -> ScanResult:
-    """Scan one file and record it (see the module docstring)."""
+    """Scan one file and record it (see the module docstring). Raises `CollectionStopped`
+    (nothing recorded) when the tenant's subscription does not run."""
+    refuse_when_collection_stopped(current_tenant())
     meta = meta or FileMeta()
     now = now or timezone.now()
     digest = hashlib.sha256(data).hexdigest()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from apps.tenants.gate import collection_stopped
 from apps.tenants.tasking import OutOfTime, platform_task, tenant_task
 
 CARRY_ON_AFTER = 5  # seconds before a scan that ran out of time or budget carries on
@@ -19,14 +20,23 @@ def scan_app_files_task(tenant, instance_id: str) -> dict:
     instance = AppInstance.objects.filter(pk=instance_id).first()
     if instance is None:  # deleted since it was queued
         return {"skipped": "no such app instance"}
+    stopped = collection_stopped(tenant)
+    if stopped:  # cancelled since it was queued: a scan would record new files
+        return {"skipped": stopped}
     try:
         outcome = scan_app_files(instance)
     except OutOfTime:
-        scan_app_files_task.apply_async((str(tenant.id), instance_id), countdown=CARRY_ON_AFTER)
+        _carry_on(tenant, instance_id)
         return {"more": True, "skipped": "continued in a new run"}
     if outcome.more:
-        scan_app_files_task.apply_async((str(tenant.id), instance_id), countdown=CARRY_ON_AFTER)
+        _carry_on(tenant, instance_id)
     return outcome.as_dict()
+
+
+def _carry_on(tenant, instance_id: str) -> None:
+    """Send the scan again to carry on, unless the tenant was cancelled meanwhile."""
+    if collection_stopped(tenant) is None:
+        scan_app_files_task.apply_async((str(tenant.id), instance_id), countdown=CARRY_ON_AFTER)
 
 
 @platform_task("dlp.scan_files_due", time_limit=120, soft_time_limit=100)

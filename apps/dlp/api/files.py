@@ -7,8 +7,9 @@
 - POST /files/scan/          scan an uploaded file now: multipart with a `file` part, or the
                              bytes as the body (`application/octet-stream`) with `?name=`;
                              at most 50 MB (413 above). Answers 201 with the record, its
-                             verdict, matches and matched policies. Source `api`; the content
-                             is inspected in memory and never stored.
+                             verdict, matches and matched policies; 409 for a cancelled
+                             tenant. Source `api`; the content is inspected in memory and
+                             never stored.
 
 Reading needs VIEW; scanning needs MANAGE_POLICIES (it runs the file policies).
 """
@@ -34,7 +35,8 @@ from rest_framework.response import Response
 
 from apps.activities.api import AppRefSerializer
 from apps.tenants.api.base import TenantScopedViewSet
-from apps.tenants.api.errors import ErrorSerializer
+from apps.tenants.api.errors import Conflict, ErrorSerializer
+from apps.tenants.gate import CollectionStopped, collection_stopped
 from apps.tenants.permissions import Action
 
 from .. import selectors
@@ -221,6 +223,9 @@ def _clean_name(value: str) -> str:
         responses={
             201: FileDetailSerializer,
             400: OpenApiResponse(ErrorSerializer, description="No file, or an empty one."),
+            409: OpenApiResponse(
+                ErrorSerializer, description="The tenant is cancelled: nothing new is taken."
+            ),
             413: OpenApiResponse(ErrorSerializer, description="Larger than 50 MB."),
             415: OpenApiResponse(ErrorSerializer, description="Not multipart nor raw bytes."),
         },
@@ -246,10 +251,16 @@ class FileViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScoped
 
     @action(detail=False, methods=["post"], parser_classes=[MultiPartParser, RawFileParser])
     def scan(self, request, *args, **kwargs):
+        stopped = collection_stopped(request.tenant)
+        if stopped:  # cancelled: the grace period keeps what is there, takes nothing new
+            raise Conflict(stopped)
         name, data = self._incoming(request)
         if not data:
             raise serializers.ValidationError({"file": ["The file is empty: nothing to scan."]})
-        result = scan_file(name=name, data=data, source=FileSource.API)
+        try:
+            result = scan_file(name=name, data=data, source=FileSource.API)
+        except CollectionStopped as exc:  # cancelled while this request ran
+            raise Conflict(str(exc)) from exc
         del data
         record = selectors.file(result.record.pk)
         return Response(FileDetailSerializer(record).data, status=status.HTTP_201_CREATED)
