@@ -12,6 +12,8 @@ from collections import Counter
 from collections.abc import Callable
 
 from django.db import connections, transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
 
 from apps.accounts.models import Account, CloudUser
 
@@ -220,6 +222,60 @@ def _strip_sql(subject: Subject) -> tuple[str, list]:
     return sets, params
 
 
+def _postgres(subject: Subject) -> bool:
+    return connections[subject.tenant.db_alias].vendor == "postgresql"
+
+
+def _activity_rows(subject: Subject):
+    """The subject's activities as an ORM query (the demo's SQLite; PostgreSQL uses
+    `_activity_sql` over the partitioned table)."""
+    from apps.activities.models import Activity
+
+    q = Q(account_id__in=list(subject.account_ids))
+    if subject.user_id is not None:
+        q |= Q(user_id=subject.user_id)
+    rows = Activity.objects.annotate(actor_lower=Lower("actor"))
+    if subject.names:
+        q |= Q(user_id__isnull=True, account_id__isnull=True, actor_lower__in=sorted(subject.names))
+    return rows.filter(q)
+
+
+def _erase_activities_orm(subject: Subject, receipt: Receipt) -> None:
+    """`_erase_activities` on a database without partitions (the demo's SQLite), by the ORM,
+    in the same batches."""
+    from apps.activities.models import Activity
+    from apps.alerts.models import AlertActivity
+
+    alias = subject.tenant.db_alias
+    while True:  # a row deleted or stripped no longer matches: each batch takes new ones
+        with transaction.atomic(using=alias):
+            ids = list(_activity_rows(subject).values_list("pk", flat=True)[:ACTIVITY_BATCH])
+            if subject.full:
+                receipt["alert_links"] += AlertActivity.objects.filter(
+                    activity_id__in=ids
+                ).delete()[0]
+                Activity.objects.filter(pk__in=ids).delete()
+            else:
+                rows = list(Activity.objects.filter(pk__in=ids))
+                for row in rows:
+                    row.account_id, row.actor, row.ip, row.user_agent, row.raw = (
+                        None,
+                        "",
+                        None,
+                        "",
+                        {},
+                    )
+                    row.object_name = subject.scrub(row.object_name)
+                    row.object_id = subject.scrub(row.object_id)
+                    if subject.user_id is not None:
+                        row.user_id = None
+                fields = ["account_id", "actor", "ip", "user_agent", "raw", "object_name"]
+                Activity.objects.bulk_update(rows, [*fields, "object_id", "user_id"])
+        receipt["activities" if subject.full else "activities_stripped"] += len(ids)
+        if len(ids) < ACTIVITY_BATCH:
+            break
+
+
 def _erase_activities(subject: Subject, receipt: Receipt) -> None:
     """Batches of ACTIVITY_BATCH rows, each its own transaction, over the parent table (the
     planner visits every day partition; user_id is indexed per partition). A full erase deletes
@@ -227,6 +283,9 @@ def _erase_activities(subject: Subject, receipt: Receipt) -> None:
     from apps.activities.models import Activity
     from apps.alerts.models import AlertActivity
 
+    if not _postgres(subject):
+        _erase_activities_orm(subject, receipt)
+        return
     table = Activity._meta.db_table
     alias = subject.tenant.db_alias
     where, params = _activity_sql(subject)
@@ -287,23 +346,33 @@ def _erase_activity_mentions(subject: Subject, receipt: Receipt) -> None:
 
     if not subject.full or not subject.names:
         return
+    if not _postgres(subject):
+        _erase_activity_mentions_orm(subject, receipt)
+        return
     table = Activity._meta.db_table
     alias = subject.tenant.db_alias
     where, params = _mention_sql(subject)
+    # One scan finds them all (no index helps: it reads every partition once); each batch then
+    # locks and rewrites its rows by key, in its own transaction.
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            f'SELECT id, occurred_at FROM "{table}" WHERE {where}',  # noqa: S608
+            params,
+        )
+        keys = cursor.fetchall()
     pick = (
         f'SELECT id, occurred_at, object_name, object_id, raw FROM "{table}" '  # noqa: S608
-        f"WHERE {where} LIMIT %s FOR UPDATE"
+        "WHERE tenant_id = %s AND id = ANY(%s::uuid[]) FOR UPDATE"
     )
     update = (
         f'UPDATE "{table}" SET object_name = %s, object_id = %s, raw = %s::jsonb '  # noqa: S608
         "WHERE tenant_id = %s AND id = %s AND occurred_at = %s"
     )
-    seen: set = set()
-    while True:
+    for start in range(0, len(keys), MENTION_BATCH):
+        ids = [str(pk) for pk, _ in keys[start : start + MENTION_BATCH]]
         with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
-            cursor.execute(pick, [*params, MENTION_BATCH])
+            cursor.execute(pick, [subject.tenant.id, ids])
             found = cursor.fetchall()
-            fresh = [row for row in found if row[0] not in seen]
             cursor.executemany(
                 update,
                 [
@@ -315,13 +384,36 @@ def _erase_activity_mentions(subject: Subject, receipt: Receipt) -> None:
                         pk,
                         at,
                     )
-                    for pk, at, name, ref, raw in fresh
+                    for pk, at, name, ref, raw in found
                 ],
             )
-        seen.update(row[0] for row in fresh)
-        receipt["activity_mentions"] += len(fresh)
-        if len(found) < MENTION_BATCH or not fresh:
-            break  # done, or rows the scrub cannot change (never loop on them)
+        receipt["activity_mentions"] += len(found)
+
+
+def _erase_activity_mentions_orm(subject: Subject, receipt: Receipt) -> None:
+    """`_erase_activity_mentions` on the demo's SQLite: the same test, in Python."""
+    from apps.activities.models import Activity
+
+    names = subject.names
+    quoted = [json.dumps(n, ensure_ascii=False) for n in names]
+    found = []
+    for row in Activity.objects.only("id", "object_name", "object_id", "raw").iterator():
+        raw = json.dumps(row.raw, ensure_ascii=False).lower()
+        if (
+            (row.object_name or "").lower() in names
+            or (row.object_id or "").lower() in names
+            or any(q in raw for q in quoted)
+        ):
+            row.object_name = subject.scrub(row.object_name)
+            row.object_id = subject.scrub(row.object_id)
+            row.raw = subject.scrub(row.raw)
+            found.append(row)
+    for start in range(0, len(found), MENTION_BATCH):
+        with transaction.atomic(using=subject.tenant.db_alias):
+            Activity.objects.bulk_update(
+                found[start : start + MENTION_BATCH], ["object_name", "object_id", "raw"]
+            )
+    receipt["activity_mentions"] += len(found)
 
 
 def _json(raw):

@@ -320,6 +320,16 @@ def _delete_sign_ins(record: TenantDeletion, users: list[tuple]) -> None:
     if not users:
         return
     names = {str(value).lower() for _, *values in users for value in values if value}
+    # Never a name another (remaining) user signs in with: their lockout counter is theirs.
+    gone = [pk for pk, _, _ in users]
+    for values in (
+        get_user_model()
+        .objects.using("default")
+        .exclude(pk__in=gone)
+        .values_list("username", "email")
+        .iterator()
+    ):
+        names -= {str(value).lower() for value in values if value}
     for model in (AccessAttempt, AccessLog, AccessFailureLog):
         typed = model.objects.using("default").alias(typed=Lower("username"))
         pks = list(typed.filter(typed__in=names).values_list("pk", flat=True))

@@ -56,8 +56,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import models
-from django.db.models import Exists, F, Func, OuterRef, Value
+from django.db import connections, models
+from django.db.models import Exists, OuterRef
 from django.db.models.functions import Cast, Lower
 
 from apps.accounts.models import Account, CloudUser
@@ -397,24 +397,23 @@ def alert_ids(subject: Subject) -> set:
 
 def file_alert_ids(subject: Subject) -> set:
     """File policy alerts about the subject's file records (keyed `<policy>:file:<record>:` by
-    `dlp.file_policies`), which may link no one (an ICAP upload's owner is a string)."""
+    `dlp.file_policies`), which may link no one (an ICAP upload's owner is a string). Matched
+    by key prefix per record, in chunks: portable (SQLite has no split_part, and stores uuids
+    without dashes) and served by the tenant's alert rows of the file policy type only."""
     from apps.alerts.models import Alert, AlertType
 
-    records = file_rows(subject).annotate(ref=Cast("pk", models.CharField())).values("ref")
-    return set(
-        Alert.objects.filter(alert_type=AlertType.FILE_POLICY, dedupe_key__contains=":file:")
-        .annotate(
-            ref=Func(
-                F("dedupe_key"),
-                Value(":"),
-                Value(3),
-                function="split_part",
-                output_field=models.CharField(),
-            )
-        )
-        .filter(ref__in=records)
-        .values_list("pk", flat=True)
-    )
+    records = [str(pk) for pk in file_rows(subject).values_list("pk", flat=True)]
+    found: set = set()
+    alerts = Alert.objects.filter(alert_type=AlertType.FILE_POLICY)
+    for start in range(0, len(records), FILE_ALERT_CHUNK):
+        q = models.Q()
+        for pk in records[start : start + FILE_ALERT_CHUNK]:
+            q |= models.Q(dedupe_key__contains=f":file:{pk}:")
+        found.update(alerts.filter(q).values_list("pk", flat=True))
+    return found
+
+
+FILE_ALERT_CHUNK = 200
 
 
 def governance_rows(subject: Subject) -> models.QuerySet:
@@ -461,7 +460,10 @@ def audit_rows(subject: Subject) -> models.QuerySet:
     q = models.Q(object_id__in=ids)
     if subject.names:
         words = subject.names | subject.pseudonyms
-        q |= models.Q(details_text__iregex=_sql_regex(words))
+        postgres = connections[subject.tenant.db_alias].vendor == "postgresql"
+        # Elsewhere (the demo's SQLite) Django's regex is Python's: no POSIX classes.
+        regex = _sql_regex(words) if postgres else r"(^|\W)(" + sql_words(words) + r")(\W|$)"
+        q |= models.Q(details_text__iregex=regex)
     return AuditEvent.objects.annotate(details_text=Cast("details", models.TextField())).filter(q)
 
 

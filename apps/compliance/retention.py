@@ -290,8 +290,12 @@ def due_filters(kind: str, cutoff: datetime) -> list[tuple[str, dict]]:
     if kind == DataKind.ACTIVITIES:
         # A memory is rewritten (updated_at) when a new activity changes it, at least daily
         # while its person is active: one older than the cutoff rests on purged activities.
+        # The tenant-wide memories (subject "tenant", e.g. how many people travel to a
+        # country) count people, not activities, and expire on their own: they stay.
         return [
-            ("alerts.DetectorState", {"updated_at__lt": cutoff}),
+            # Not "tenant" (a filter, not an exclude: the callers pass filters only; both
+            # PostgreSQL's and Python's regex dialects have the negative lookahead).
+            ("alerts.DetectorState", {"updated_at__lt": cutoff, "subject__regex": r"^(?!tenant$)"}),
             ("alerts.MatchWindow", {"updated_at__lt": cutoff}),
         ]
     if kind == DataKind.DISCOVERY:

@@ -35,7 +35,7 @@ from apps.tenants import audit
 from apps.tenants.models import Tenant
 from apps.tenants.routing import geo_aliases
 from apps.tenants.scoping import tenant_context
-from apps.tenants.tasking import OutOfTime, enqueue_on_commit
+from apps.tenants.tasking import RUNS_TASKS, OutOfTime, enqueue_on_commit
 
 from . import erasure, inventory, personal, subject_export
 from .models import (
@@ -322,6 +322,12 @@ def submit(
     from .tasks import run_subject_request
 
     subject = find_subject(tenant=tenant, query=query)
+    key, _ = label_of(subject, query)
+    busy = [SubjectRequestStatus.PENDING, SubjectRequestStatus.RUNNING]
+    if SubjectRequest.objects.filter(subject_digest=key, status__in=busy).exists():
+        raise SubjectRefused(
+            "subject", "A request about this person is still running: wait until it is done."
+        )
     with transaction.atomic(using=tenant.db_alias):
         row = _start(
             tenant, kind, subject, query, reference, actor, status=SubjectRequestStatus.PENDING
@@ -354,10 +360,12 @@ def run_request(tenant: Tenant, request_id: str) -> str:
         row.save(update_fields=["status", "started_at"])
     target = row.target or {}
     user = CloudUser.objects.filter(pk=target.get("user")).first() if target.get("user") else None
-    accounts = list(Account.objects.filter(pk__in=target.get("accounts") or []))
-    if user is not None and not accounts:
-        accounts = list(Account.objects.filter(user=user))
-    actor = row.requested_by_label or None  # the requester, by name (audit)
+    # The accounts as they are now: one joined since the request is the person's too.
+    held = Q(pk__in=target.get("accounts") or [])
+    if user is not None:
+        held |= Q(user=user)
+    accounts = list(Account.objects.filter(held))
+    actor = _requester(row)
     if user is None and not accounts:
         if row.kind == SubjectRequestKind.ERASE:
             _finish(row, {})  # nothing left: erased by an earlier request
@@ -373,6 +381,18 @@ def run_request(tenant: Tenant, request_id: str) -> str:
     return SubjectRequest.objects.filter(pk=row.pk).values_list("status", flat=True).first()
 
 
+def _requester(row: SubjectRequest):
+    """Who asked, for the background run's audit events: the console user (an API token's
+    creator), else their name as recorded."""
+    from django.contrib.auth import get_user_model
+
+    if row.requested_by_id is not None:
+        user = get_user_model().objects.filter(pk=row.requested_by_id).first()
+        if user is not None:
+            return user
+    return row.requested_by_label or None
+
+
 def resend_stalled(now: datetime | None = None) -> int:
     """Beat, every geo database: send again each request whose message was lost (pending for
     long) or whose worker died (running past the task time limit)."""
@@ -380,6 +400,7 @@ def resend_stalled(now: datetime | None = None) -> int:
 
     now = now or timezone.now()
     sent = 0
+    running = list(Tenant.objects.filter(status__in=RUNS_TASKS).values_list("pk", flat=True))
     for alias in sorted(geo_aliases() | {"default"}):
         rows = SubjectRequest.unscoped_objects.using(alias)
         stalled = rows.filter(
@@ -390,12 +411,12 @@ def resend_stalled(now: datetime | None = None) -> int:
         ).filter(
             models.Q(started_at__isnull=True) | models.Q(started_at__lt=now - RESEND_PENDING_AFTER)
         )
+        # Not for a tenant whose tasks do not run (suspended, being deleted).
+        stalled = stalled.filter(tenant_id__in=running)
         for pk, tenant_id in stalled.values_list("pk", "tenant_id")[:100]:
             # Pending again, stamped now so the next sweep waits before sending it again.
-            pending_or_running = [SubjectRequestStatus.PENDING, SubjectRequestStatus.RUNNING]
-            if rows.filter(pk=pk, status__in=pending_or_running).update(
-                status=SubjectRequestStatus.PENDING, started_at=now
-            ):
+            # Only while still stalled: a worker may have claimed it since it was listed.
+            if stalled.filter(pk=pk).update(status=SubjectRequestStatus.PENDING, started_at=now):
                 run_subject_request.delay(str(tenant_id), str(pk))
                 sent += 1
     return sent

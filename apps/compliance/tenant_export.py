@@ -116,6 +116,7 @@ def _members(tenant: Tenant) -> Iterator[dict]:
             "first_name": user.first_name,
             "last_name": user.last_name,
             "role": membership.role,
+            "may_view_private": membership.may_view_private,
             "member_since": membership.created_at,
             "is_active": user.is_active,
             "last_login": user.last_login,

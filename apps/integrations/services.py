@@ -167,9 +167,9 @@ PRUNE_BATCH = 5000
 
 def prune_outbox(*, now=None) -> int:
     """Remove events every enabled destination has received (all of them with none enabled),
-    and events, dead letters and delivery attempts older than the activity retention maximum
-    (what they name is gone by then; a webhook also keeps only its newest `Delivery.KEEP`
-    attempts). Returns how many rows went."""
+    and events, dead letters and delivery attempts older than the retention maximum of what
+    they carry, activities or alerts (what they name is gone by then; a webhook also keeps only
+    its newest `Delivery.KEEP` attempts). Returns how many rows went."""
     now = now or timezone.now()
     destinations = list(Destination.objects.values_list("pk", "enabled", "cursor"))
     cursors = [cursor for _, enabled, cursor in destinations if enabled]
@@ -177,16 +177,22 @@ def prune_outbox(*, now=None) -> int:
     if cursors:
         done = done.filter(seq__lte=min(cursors))
     removed = done.delete()[0]
-    cutoff = now - timedelta(days=max_days(DataKind.ACTIVITIES))
-    removed += OutboxEvent.objects.filter(created_at__lt=cutoff).delete()[0]
-    # By the tenant's destinations: their indexes find the rows (both tables have one on
-    # destination; deliveries on destination and time).
+    # Each kind as long as what it names is kept: an alert's dead letter may be sent again
+    # while the alert exists.
     pks = [pk for pk, _, _ in destinations]
-    for model, age in ((DeadLetter, "created_at"), (Delivery, "attempted_at")):
-        old = model.objects.filter(destination_id__in=pks, **{f"{age}__lt": cutoff})
-        ids = list(old.values_list("pk", flat=True)[:PRUNE_BATCH])
-        if ids:
-            removed += model.objects.filter(pk__in=ids).delete()[0]
+    for kind, data_kind in (
+        (EventKind.ACTIVITIES, DataKind.ACTIVITIES),
+        (EventKind.ALERT, DataKind.ALERTS),
+    ):
+        cutoff = now - timedelta(days=max_days(data_kind))
+        removed += OutboxEvent.objects.filter(kind=kind, created_at__lt=cutoff).delete()[0]
+        # By the tenant's destinations: their indexes find the rows (both tables have one on
+        # destination; deliveries on destination and time).
+        for model, age in ((DeadLetter, "created_at"), (Delivery, "attempted_at")):
+            old = model.objects.filter(destination_id__in=pks, kind=kind, **{f"{age}__lt": cutoff})
+            ids = list(old.values_list("pk", flat=True)[:PRUNE_BATCH])
+            if ids:
+                removed += model.objects.filter(pk__in=ids).delete()[0]
     return removed
 
 

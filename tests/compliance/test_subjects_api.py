@@ -129,7 +129,7 @@ def test_the_list_is_bounded_in_queries(alice, tenant_a, world, django_assert_ma
     for n in range(3):
         body = {"kind": "export", "subject": kit.BOB, "reference": f"r{n}"}
         assert client.post(LIST, body, format="json").status_code == 202
-    kit.work(tenant_a)
+        kit.work(tenant_a)
     with django_assert_max_num_queries(20):
         listed = client.get(LIST)
     assert listed.json()["count"] == 3
