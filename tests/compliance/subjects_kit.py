@@ -326,3 +326,41 @@ def work(tenant) -> list[str]:
         return [
             subjects.run_request(tenant, str(pk)) for pk in pending.values_list("pk", flat=True)
         ]
+
+
+def lone_person(tenant, who: str, deleted_at, *, with_file: bool = False):
+    """A person whose only account (in an app of their own) was seen deleted at `deleted_at`,
+    with one activity naming the account in its object (a OneDrive-like path) and, with
+    `with_file`, one file record they own. Returns (person, account)."""
+    app = logdata.app(tenant, f"Box {len(who)}")
+    person = logdata.person(tenant, f"{who}@contoso.test", who.title())
+    account = logdata.account(
+        tenant,
+        app,
+        person,
+        username=f"{who}-login",
+        external_id=f"{who}-ext-9",
+        status=AccountStatus.DELETED,
+        deleted_seen_at=deleted_at,
+    )
+    logdata.add(
+        tenant,
+        [
+            logdata.activity_row(
+                app,
+                logdata.base_time(),
+                user=person,
+                account=account,
+                actor=f"{who}-login",
+                ip="192.0.2.99",
+                object_name=f"/personal/{who}-login/notes.txt",
+            )
+        ],
+    )
+    if with_file:
+        with tenant_context(tenant):
+            FileRecord.objects.create(
+                source="app", app_instance=app, external_id=f"doc-{len(who)}", name="notes.txt",
+                owner=f"{who}@contoso.test", owner_user=person, owner_account=account,
+            )  # fmt: skip
+    return person, account

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from apps.accounts.models import Account, AccountStatus, CloudUser
+from apps.accounts.models import Account, CloudUser
 from apps.activities.models import Activity
 from apps.compliance import subjects
 from apps.compliance.models import PurgeMethod, PurgeRun, RetentionSettings
@@ -24,41 +24,13 @@ pytestmark = pytest.mark.django_db(databases=["default", "geo_us"])
 LONG_AGO = timezone.now() - dt.timedelta(days=800)  # past the default two years
 
 
-def _lone_person(tenant, who: str, deleted_at):
-    app = logdata.app(tenant, f"Box {len(who)}")
-    person = logdata.person(tenant, f"{who}@contoso.test", who.title())
-    account = logdata.account(
-        tenant,
-        app,
-        person,
-        username=f"{who}-login",
-        external_id=f"{who}-ext-9",
-        status=AccountStatus.DELETED,
-        deleted_seen_at=deleted_at,
-    )
-    logdata.add(
-        tenant,
-        [
-            logdata.activity_row(
-                app,
-                logdata.base_time(),
-                user=person,
-                account=account,
-                actor=f"{who}-login",
-                ip="192.0.2.99",
-            )
-        ],
-    )
-    return person, account
-
-
 @pytest.mark.parametrize("geo", ["eu", "us"])
 def test_cleanup_walks_every_model(geo):
     tenant = make_tenant(f"Cleanup {geo}", geo=geo)
     world = kit.seed(tenant, zed_deleted_at=LONG_AGO)
     zed_main, zed_okta = world.zed_accounts
-    carol, _ = _lone_person(tenant, "carolyn", LONG_AGO)
-    dave, dave_acc = _lone_person(tenant, "davidson", timezone.now() - dt.timedelta(days=10))
+    carol, _ = kit.lone_person(tenant, "carolyn", LONG_AGO)
+    dave, dave_acc = kit.lone_person(tenant, "davidson", timezone.now() - dt.timedelta(days=10))
 
     assert cleanup_deleted_accounts() == 2  # the beat task: Zed's Okta account and Carolyn's
 
@@ -109,10 +81,10 @@ def test_cleanup_walks_every_model(geo):
 
 
 def test_cleanup_leaves_other_tenants_alone(tenant_a, tenant_b):
-    _lone_person(tenant_b, "brenda", timezone.now() - dt.timedelta(days=100))
+    kit.lone_person(tenant_b, "brenda", timezone.now() - dt.timedelta(days=100))
     with tenant_context(tenant_a):
         RetentionSettings.objects.create(deleted_accounts_days=30)
-    person, _ = _lone_person(tenant_a, "arnold", timezone.now() - dt.timedelta(days=100))
+    person, _ = kit.lone_person(tenant_a, "arnold", timezone.now() - dt.timedelta(days=100))
     assert subjects.cleanup_deleted_accounts() == 1  # B keeps its default two years
     with tenant_context(tenant_b):
         assert Account.objects.filter(username="brenda-login").exists()

@@ -16,7 +16,7 @@ from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.accounts.models import AccountStatus, CloudUser
+from apps.accounts.models import CloudUser
 from apps.activities.models import Activity
 from apps.compliance import subject_export, subjects
 from apps.compliance.inventory import tenant_models
@@ -320,37 +320,7 @@ def test_the_check_finds_an_erase_asked_by_username(alice, tenant_a):
 
 def _lone(tenant, who: str):
     """A person whose only account was seen deleted long ago, with one activity and one file."""
-    from apps.dlp.models import FileRecord
-
-    app = logdata.app(tenant, f"Box {len(who)}")
-    person = logdata.person(tenant, f"{who}@contoso.test", who.title())
-    account = logdata.account(
-        tenant,
-        app,
-        person,
-        username=f"{who}-login",
-        status=AccountStatus.DELETED,
-        deleted_seen_at=LONG_AGO,
-    )
-    logdata.add(
-        tenant,
-        [
-            logdata.activity_row(
-                app,
-                logdata.base_time(),
-                user=person,
-                account=account,
-                actor=f"{who}-login",
-                object_name=f"/personal/{who}-login/notes.txt",
-            )
-        ],
-    )
-    with tenant_context(tenant):
-        FileRecord.objects.create(
-            source="app", app_instance=app, external_id=f"doc-{len(who)}", name="notes.txt",
-            owner=f"{who}@contoso.test", owner_user=person, owner_account=account,
-        )  # fmt: skip
-    return person
+    return kit.lone_person(tenant, who, LONG_AGO, with_file=True)[0]
 
 
 def test_an_interrupted_cleanup_is_carried_on_by_the_next_sweep(tenant_a, monkeypatch):
