@@ -20,6 +20,9 @@ LIST = "/api/v1/files/"
 SCAN = "/api/v1/files/scan/"
 CARD = "4111 1111 1111 1111"
 CARD_TEXT = f"Invoice for ACME. Card number: {CARD}, thanks.\n".encode()
+# The card's digits as stored text could hold them: "4111" alone turns up by chance in a uuid,
+# a SHA-256 in hex or ciphertext now and then (CI failed on one); eight characters do not.
+CARD_FORMS = (b"4111 1111", b"41111111", b"1111 1111 1111")
 
 
 def api(user, tenant, role) -> APIClient:
@@ -139,7 +142,7 @@ def test_scan_a_multipart_upload(sam, tenant_a):
         record = FileRecord.objects.get()
         assert record.source == FileSource.API and Match.objects.count() == 1
     stored = _stored_bytes()
-    assert b"4111" not in stored and b"Invoice for ACME" not in stored
+    assert not any(form in stored for form in CARD_FORMS) and b"Invoice for ACME" not in stored
 
 
 def test_scan_a_raw_body_with_its_name(sam, tenant_a):

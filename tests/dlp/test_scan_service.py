@@ -26,6 +26,9 @@ pytestmark = pytest.mark.django_db
 
 CARD = "4111 1111 1111 1111"
 TEXT = f"Invoice for ACME. Card number: {CARD}, expiry 09/29. Thanks!\n".encode()
+# The card's digits as stored text could hold them: "4111" alone turns up by chance in a uuid,
+# a SHA-256 in hex or ciphertext now and then (CI failed on one); eight characters do not.
+CARD_FORMS = (b"4111 1111", b"41111111", b"1111 1111 1111")
 
 
 def test_a_file_with_a_card_number_is_recorded_with_a_masked_match(tenant_a):
@@ -55,7 +58,10 @@ def test_the_card_number_is_in_no_column_of_any_table(tenant_a):
             for row in cursor.fetchall():
                 for value in row:
                     raw = bytes(value) if isinstance(value, memoryview) else str(value).encode()
-                    assert b"4111" not in raw and b"Invoice for ACME" not in raw
+                    assert (
+                        not any(form in raw for form in CARD_FORMS)
+                        and b"Invoice for ACME" not in raw
+                    )
 
 
 def test_a_file_seen_again_in_its_app_is_updated_not_duplicated(tenant_a):
