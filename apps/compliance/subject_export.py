@@ -288,6 +288,9 @@ def write(subject: personal.Subject, row: SubjectRequest) -> dict[str, int]:
         with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
             for kind in personal.EXPORT_KINDS:
                 counts[kind] = _write_kind(archive, kind, personal.rows(subject, kind), subject)
+            # Said apart: the person's private activities are theirs to have, and a reader of
+            # the receipt should know the archive holds some.
+            counts["private_activities"] = private_count(subject)
             manifest = {
                 "request": str(row.pk),
                 "subject": row.subject_label,
@@ -298,11 +301,17 @@ def write(subject: personal.Subject, row: SubjectRequest) -> dict[str, int]:
                     kind: {"rows": counts[kind], "holds": DESCRIPTIONS[kind]}
                     for kind in personal.EXPORT_KINDS
                 },
+                "private_activities": counts["private_activities"],
             }
             archive.writestr("manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
     finally:
         sink.close()
     return counts
+
+
+def private_count(subject: personal.Subject) -> int:
+    """How many of the subject's activities are private (in activities.csv/json too)."""
+    return personal.rows(subject, "activities").filter(is_private=True).count()
 
 
 def read(tenant: Tenant, row: SubjectRequest) -> Iterator[bytes]:

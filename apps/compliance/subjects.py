@@ -159,6 +159,8 @@ KIND_LABELS = {
     "file_matches": "sensitive-type matches of those files",
     "files_stripped": "file records kept, owner removed",
     "activity_mentions": "other people's activities about this person, names removed",
+    "private_activities": "of the activities, private ones (the person is in an "
+    "activity-privacy group)",
     "audit_events": "audit log entries that name this person",
     "audit_events_retained": "audit log entries kept unchanged (the audit log is never "
     "changed: it records what console users did)",
@@ -281,7 +283,9 @@ def erase(
 
 def _erase(tenant: Tenant, row: SubjectRequest, subject: Subject, actor, request):
     try:
+        private = subject_export.private_count(subject)  # counted before they go
         receipt = erasure.erase(subject)
+        receipt["private_activities"] += private
         receipt["exports_deleted"] += subject_export.forget(tenant, row.subject_digest)
     except Exception as exc:
         _finish(row, {}, f"The erasure stopped: {type(exc).__name__}. Run it again.")

@@ -143,6 +143,12 @@ def test_export_holds_private_activities_but_no_match_samples(alice, tenant_a):
     archive = _archive(tenant_a, row)
     activities = json.loads(archive.read("activities.json"))
     assert len(activities) == 5 and sum(a["is_private"] for a in activities) == 1
+    # ... and the receipt and the manifest say so.
+    assert row.counts["private_activities"] == 1
+    assert json.loads(archive.read("manifest.json"))["private_activities"] == 1
+    with tenant_context(tenant_a):
+        erased = subjects.erase(tenant=tenant_a, actor=alice, query=kit.ZED, reference="r")
+    assert erased.counts["private_activities"] == 1 and erased.counts["activities"] == 5
     accounts = json.loads(archive.read("accounts.json"))
     assert {a["id"] for a in accounts} == {str(a.pk) for a in world.zed_accounts}  # two apps
     files = archive.read("files.json").decode()
