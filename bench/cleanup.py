@@ -4,9 +4,9 @@
     .venv/bin/python bench/cleanup.py --rows 200000 --deleted 5
 
 Creates a scratch database next to DATABASE_URL's (default postgres://postgres@127.0.0.1:5432/
-casb), migrates it, makes one tenant with 3,000 people, one account each, and N activities over
-90 UTC days spread evenly over the accounts (loaded by COPY into the day partitions). K of the
-accounts are then marked deleted in their app three years ago, and:
+casb; dropped at the end), migrates it, makes one tenant with 3,000 people, one account each,
+and N activities over 90 UTC days spread evenly over the accounts (loaded by COPY into the day
+partitions). K of the accounts are then marked deleted in their app three years ago, and:
 
 1. the real cleanup (`apps.compliance.subjects.cleanup_deleted_accounts`, as beat runs it)
    strips them: seconds, seconds per account, activities stripped;
@@ -19,7 +19,6 @@ accounts are then marked deleted in their app three years ago, and:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -28,17 +27,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from scratch import scratch_urls, setup_django  # noqa: E402  (bench/ is sys.path[0])
+from scratch import (  # noqa: E402  (bench/ is sys.path[0])
+    copy_activities,
+    fresh_activity_table,
+    scratch_database,
+    setup_django,
+)
 
 DAYS = 90
 PEOPLE = 3000
 START = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=DAYS)
-COLUMNS = (
-    "id, tenant_id, occurred_at, ingested_at, source, source_event_id, actor, action_type, "
-    "activity_type, is_admin, succeeded, ip, country, city, isp, ip_category, ip_tags, "
-    "user_agent, device_type, os, browser, object_name, object_type, object_id, raw, "
-    "account_id, app_instance_id, user_id, is_private"
-)
 GENERATE = f"""
 COPY (
   SELECT gen_random_uuid(), %(t)s::uuid,
@@ -62,22 +60,7 @@ STRIP = (
 
 
 def _fresh_table(cursor) -> None:
-    from apps.activities import partitions
-
-    for day in partitions.existing_days("default"):
-        cursor.execute(f'DROP TABLE "{partitions.partition_name(day)}"')
-    partitions.forget()
-    partitions.ensure_days("default", (START.date() + timedelta(days=n) for n in range(DAYS + 1)))
-
-
-def _load(cursor, path: str) -> None:
-    with (
-        open(path, "rb") as f,
-        cursor.copy(f"COPY activities_activity ({COLUMNS}) FROM STDIN") as c,
-    ):
-        while block := f.read(1 << 20):
-            c.write(block)
-    cursor.execute("VACUUM ANALYZE activities_activity")
+    fresh_activity_table(cursor, (START.date() + timedelta(days=n) for n in range(DAYS + 1)))
 
 
 def _mark_deleted(tenant, accounts: list, k: int) -> list:
@@ -98,92 +81,79 @@ def main() -> None:
     parser.add_argument("--deleted", type=int, default=20, help="accounts deleted in their app")
     args = parser.parse_args()
 
-    import psycopg
+    with scratch_database() as url:
+        _measure(args, url)
 
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/casb")
-    name = f"casb_bench_{os.getpid()}"
-    admin_url, scratch_url = scratch_urls(base, name)
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    print(f"scratch database {name}")
-    try:
-        setup_django(scratch_url)
-        from django.core.management import call_command
-        from django.db import connection
 
-        from apps.accounts.models import Account, CloudUser
-        from apps.compliance import subjects
-        from apps.connectors.models import AppInstance
-        from apps.tenants.models import Tenant
-        from apps.tenants.scoping import tenant_context
+def _measure(args, url: str) -> None:
+    setup_django(url)
+    from django.core.management import call_command
+    from django.db import connection
 
-        call_command("migrate", verbosity=0)
-        tenant = Tenant.objects.create(name="Bench", slug="bench", geo="eu")
-        with tenant_context(tenant):
-            app = AppInstance.objects.create(vendor="push", name="Bench app")
-            users = CloudUser.objects.bulk_create(
-                CloudUser(identity=f"user{i}@contoso.test", email=f"user{i}@contoso.test")
-                for i in range(PEOPLE)
-            )
-            accounts = Account.objects.bulk_create(
-                Account(
-                    app_instance=app,
-                    external_id=f"ext-{i}",
-                    username=f"user{i}@contoso.test",
-                    email=f"user{i}@contoso.test",
-                    user=users[i],
-                )
-                for i in range(PEOPLE)
-            )
-        params = {
-            "t": str(tenant.id),
-            "start": START,
-            "n": args.rows,
-            "app": str(app.pk),
-            "accounts": [str(a.pk) for a in accounts],
-            "users": [str(u.pk) for u in users],
-        }
-        with tempfile.NamedTemporaryFile(suffix=".copy") as data, connection.cursor() as dj:
-            cursor = dj.cursor
-            with cursor.copy(GENERATE, params) as c:
-                for block in c:
-                    data.write(block)
-            data.flush()
-            _fresh_table(cursor)
-            _load(cursor, data.name)
-            chosen = _mark_deleted(tenant, accounts, args.deleted)
-            started = time.perf_counter()
-            outcome = subjects.cleanup_deleted_accounts()
-            cleanup = time.perf_counter() - started
-            with tenant_context(tenant):
-                left = Account.objects.filter(pk__in=chosen).count()
-            print(
-                f"  cleanup: {cleanup:.2f} s for {args.deleted} accounts ({outcome}; {left} left)"
-            )
+    from apps.accounts.models import Account, CloudUser
+    from apps.compliance import subjects
+    from apps.connectors.models import AppInstance
+    from apps.tenants.models import Tenant
+    from apps.tenants.scoping import tenant_context
 
-            _fresh_table(cursor)
-            _load(cursor, data.name)
-            started = time.perf_counter()
-            cursor.execute(STRIP, [tenant.id, [str(pk) for pk in chosen]])
-            stripped = cursor.rowcount
-            baseline = time.perf_counter() - started
-            print(f"  baseline: one UPDATE of all {args.deleted} accounts: {baseline:.2f} s")
-
-        per = cleanup / max(args.deleted, 1)
-        print(
-            f"\n{args.rows:,} activities, {args.deleted} deleted accounts "
-            f"({stripped:,} of their activities)\n"
-            f"  cleanup (per account, as beat runs it) {cleanup:8.2f} s   {per:.3f} s per account\n"
-            f"  baseline (one UPDATE of all accounts)  {baseline:8.2f} s\n"
-            f"  ratio cleanup / baseline               {cleanup / max(baseline, 1e-9):8.1f}x"
+    call_command("migrate", verbosity=0)
+    tenant = Tenant.objects.create(name="Bench", slug="bench", geo="eu")
+    with tenant_context(tenant):
+        app = AppInstance.objects.create(vendor="push", name="Bench app")
+        users = CloudUser.objects.bulk_create(
+            CloudUser(identity=f"user{i}@contoso.test", email=f"user{i}@contoso.test")
+            for i in range(PEOPLE)
         )
-    finally:
-        from django.db import connections
+        accounts = Account.objects.bulk_create(
+            Account(
+                app_instance=app,
+                external_id=f"ext-{i}",
+                username=f"user{i}@contoso.test",
+                email=f"user{i}@contoso.test",
+                user=users[i],
+            )
+            for i in range(PEOPLE)
+        )
+    params = {
+        "t": str(tenant.id),
+        "start": START,
+        "n": args.rows,
+        "app": str(app.pk),
+        "accounts": [str(a.pk) for a in accounts],
+        "users": [str(u.pk) for u in users],
+    }
+    with tempfile.NamedTemporaryFile(suffix=".copy") as data, connection.cursor() as dj:
+        cursor = dj.cursor
+        with cursor.copy(GENERATE, params) as c:
+            for block in c:
+                data.write(block)
+        data.flush()
+        _fresh_table(cursor)
+        copy_activities(cursor, data.name)
+        chosen = _mark_deleted(tenant, accounts, args.deleted)
+        started = time.perf_counter()
+        outcome = subjects.cleanup_deleted_accounts()
+        cleanup = time.perf_counter() - started
+        with tenant_context(tenant):
+            left = Account.objects.filter(pk__in=chosen).count()
+        print(f"  cleanup: {cleanup:.2f} s for {args.deleted} accounts ({outcome}; {left} left)")
 
-        connections.close_all()
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        print(f"dropped {name}")
+        _fresh_table(cursor)
+        copy_activities(cursor, data.name)
+        started = time.perf_counter()
+        cursor.execute(STRIP, [tenant.id, [str(pk) for pk in chosen]])
+        stripped = cursor.rowcount
+        baseline = time.perf_counter() - started
+        print(f"  baseline: one UPDATE of all {args.deleted} accounts: {baseline:.2f} s")
+
+    per = cleanup / max(args.deleted, 1)
+    print(
+        f"\n{args.rows:,} activities, {args.deleted} deleted accounts "
+        f"({stripped:,} of their activities)\n"
+        f"  cleanup (per account, as beat runs it) {cleanup:8.2f} s   {per:.3f} s per account\n"
+        f"  baseline (one UPDATE of all accounts)  {baseline:8.2f} s\n"
+        f"  ratio cleanup / baseline               {cleanup / max(baseline, 1e-9):8.1f}x"
+    )
 
 
 if __name__ == "__main__":

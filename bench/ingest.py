@@ -34,7 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from scratch import scratch_urls, setup_django, timed  # noqa: E402  (bench/ is sys.path[0])
+from scratch import scratch_database, setup_django, timed  # noqa: E402  (bench/ is sys.path[0])
 
 
 def _rss_mb() -> float:
@@ -314,24 +314,8 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    import psycopg
-
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/casb")
-    name = f"casb_bench_{os.getpid()}"
-    admin_url, scratch_url = scratch_urls(base, name)
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    print(f"scratch database {name}")
-    try:
-        _run(args, scratch_url)
-    finally:
-        if not args.keep:
-            from django.db import connections
-
-            connections.close_all()
-            with psycopg.connect(admin_url, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            print(f"dropped {name}")
+    with scratch_database(keep=args.keep) as url:
+        _run(args, url)
 
 
 def _run(args, url: str) -> None:

@@ -24,7 +24,6 @@ too (a few kB per second on an idle server). Not a test: nothing asserts, it rep
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -34,18 +33,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from scratch import scratch_urls, setup_django, timed  # noqa: E402  (bench/ is sys.path[0])
+from scratch import (  # noqa: E402  (bench/ is sys.path[0])
+    copy_activities,
+    fresh_activity_table,
+    scratch_database,
+    setup_django,
+    timed,
+)
 
 DAYS = 180
 KEEP = 90
 START = datetime(2026, 1, 1, tzinfo=UTC)
 NOW = START + timedelta(days=DAYS)  # the purge's "now": the data is exactly 180 days old
-COLUMNS = (
-    "id, tenant_id, occurred_at, ingested_at, source, source_event_id, actor, action_type, "
-    "activity_type, is_admin, succeeded, ip, country, city, isp, ip_category, ip_tags, "
-    "user_agent, device_type, os, browser, object_name, object_type, object_id, raw, "
-    "account_id, app_instance_id, user_id, is_private"
-)
 # Realistic-looking rows made by the server itself (fast), then COPYed out to a file and in.
 GENERATE = f"""
 COPY (
@@ -106,24 +105,11 @@ def _wal_records(cursor, before: str, after: str) -> int:
 
 
 def _fresh_table(cursor) -> None:
-    from apps.activities import partitions
-
-    for day in partitions.existing_days("default"):
-        cursor.execute(f'DROP TABLE "{partitions.partition_name(day)}"')
-    partitions.forget()
-    partitions.ensure_days("default", (START.date() + timedelta(days=n) for n in range(DAYS)))
+    fresh_activity_table(cursor, (START.date() + timedelta(days=n) for n in range(DAYS)))
 
 
 def _load(cursor, path: str) -> float:
-    started = time.perf_counter()
-    with (
-        open(path, "rb") as f,
-        cursor.copy(f"COPY activities_activity ({COLUMNS}) FROM STDIN") as c,
-    ):
-        while block := f.read(1 << 20):
-            c.write(block)
-    seconds = time.perf_counter() - started
-    cursor.execute("VACUUM ANALYZE activities_activity")
+    seconds = copy_activities(cursor, path)
     cursor.execute("CHECKPOINT")  # both methods start from the same, clean state
     return seconds
 
@@ -234,62 +220,50 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(part) for part in args.rows.split(",") if part.strip()]
 
-    import psycopg
+    with scratch_database(keep=args.keep) as url:
+        _measure(sizes, args.batch, url)
 
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/casb")
-    name = f"casb_bench_{os.getpid()}"
-    admin_url, scratch_url = scratch_urls(base, name)
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    print(f"scratch database {name}")
-    try:
-        setup_django(scratch_url)
-        import uuid
 
-        from django.core.management import call_command
-        from django.db import connection
+def _measure(sizes: list[int], batch: int, url: str) -> None:
+    setup_django(url)
+    import uuid
 
-        from apps.tenants.models import Tenant
+    from django.core.management import call_command
+    from django.db import connection
 
-        call_command("migrate", verbosity=0)
-        with connection.cursor() as cursor:
-            cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect")
-        tenants = [
-            Tenant.objects.create(name=f"Bench {n}", slug=f"bench-{n}", geo="eu") for n in (1, 2)
-        ]
-        from apps.activities import partitions
+    from apps.tenants.models import Tenant
 
-        phases: dict[str, float] = defaultdict(float)
-        timed(partitions, "rows_per_tenant", "count", phases)
-        timed(partitions, "drop_partition", "drop", phases)
-        from apps.compliance import retention
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect")
+    tenants = [
+        Tenant.objects.create(name=f"Bench {n}", slug=f"bench-{n}", geo="eu") for n in (1, 2)
+    ]
+    from apps.activities import partitions
 
-        timed(retention, "_bump", "records", phases)
-        timed(retention, "purge_activities", "batched", phases)
-        timed(retention, "purge_batched", "other kinds", phases)
-        results = []
-        for n in sizes:
-            print(f"\n{n:,} rows")
-            results.append((n, *_one_size(n, tenants, str(uuid.uuid4()), args.batch, phases)))
-        for n, drop, delete in results:
-            _report(n, drop, delete)
-        if len(results) > 1:
-            (big, big_drop, big_delete), (small, small_drop, small_delete) = results[0], results[-1]
-            print(
-                f"\n{big:,} vs {small:,} rows ({big / small:.1f}x): drop "
-                f"{big_drop['seconds'] / small_drop['seconds']:.1f}x seconds, "
-                f"{_ratio(big_drop['ours'], small_drop['ours'])} WAL of this db; batched DELETE "
-                f"{big_delete['seconds'] / small_delete['seconds']:.1f}x seconds, "
-                f"{_ratio(big_delete['wal'], small_delete['wal'])} WAL (cluster-wide)"
-            )
-    finally:
-        if not args.keep:
-            from django.db import connections
+    phases: dict[str, float] = defaultdict(float)
+    timed(partitions, "rows_per_tenant", "count", phases)
+    timed(partitions, "drop_partition", "drop", phases)
+    from apps.compliance import retention
 
-            connections.close_all()
-            with psycopg.connect(admin_url, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            print(f"dropped {name}")
+    timed(retention, "_bump", "records", phases)
+    timed(retention, "purge_activities", "batched", phases)
+    timed(retention, "purge_batched", "other kinds", phases)
+    results = []
+    for n in sizes:
+        print(f"\n{n:,} rows")
+        results.append((n, *_one_size(n, tenants, str(uuid.uuid4()), batch, phases)))
+    for n, drop, delete in results:
+        _report(n, drop, delete)
+    if len(results) > 1:
+        (big, big_drop, big_delete), (small, small_drop, small_delete) = results[0], results[-1]
+        print(
+            f"\n{big:,} vs {small:,} rows ({big / small:.1f}x): drop "
+            f"{big_drop['seconds'] / small_drop['seconds']:.1f}x seconds, "
+            f"{_ratio(big_drop['ours'], small_drop['ours'])} WAL of this db; batched DELETE "
+            f"{big_delete['seconds'] / small_delete['seconds']:.1f}x seconds, "
+            f"{_ratio(big_delete['wal'], small_delete['wal'])} WAL (cluster-wide)"
+        )
 
 
 if __name__ == "__main__":
