@@ -296,14 +296,11 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSc
         # them is refused) nor in the export (an outbound copy; `shareable`).
         if self.action == "export":
             return selectors.shareable(selectors.activity_list())
-        if not hasattr(self, "_include_private"):
-            self._include_private = privacy.api_wants_private(
-                self.request, endpoint=self.action or ""
-            )
+        privacy.refuse_private_ask(self.request)
         # The detail shows the raw record; lists, queries and the export leave it out.
         if self.action == "retrieve":
-            return selectors.activities(include_private=self._include_private)
-        return selectors.activity_list(include_private=self._include_private)
+            return selectors.activities()
+        return selectors.activity_list()
 
     def get_serializer_class(self):
         return ActivityDetailSerializer if self.action == "retrieve" else ActivitySerializer

@@ -11,7 +11,7 @@ An activity is private when its person was in an activity-privacy group when it 
   request sees them; it asks the permission again on every request, so losing the role ends a
   reveal at once.
 - **Outbound paths never carry them**: the CSV export, the REST API (a token is an integration:
-  `include_private=true` is refused, `api_wants_private`), the SIEM agents, webhooks and every
+  `include_private=true` is refused, `refuse_private_ask`), the SIEM agents, webhooks and every
   future integration read activities through `shareable(qs)`. Exports made while revealed still
   leave them out (spec 1.5/1.6).
 """
@@ -129,17 +129,6 @@ def hide(*, tenant: Tenant, actor, request) -> None:
     audit.record(tenant, AUDIT_HIDE, actor=actor, request=request, details={"via": "console"})
 
 
-def audit_api_reveal(*, tenant: Tenant, actor, request, justification: str, endpoint: str):
-    """One API request that asked for private activities (`include_private=true`)."""
-    audit.record(
-        tenant,
-        AUDIT_REVEAL,
-        actor=actor,
-        request=request,
-        details={"justification": justification, "via": "api", "endpoint": endpoint},
-    )
-
-
 # --- The API: private activities never leave through it -----------------------------------
 
 API_PARAMETERS = [
@@ -162,13 +151,12 @@ API_REFUSAL = (
 )
 
 
-def api_wants_private(request, *, endpoint: str) -> bool:
-    """Read `include_private`: False when absent or false; 403 for true (see `API_REFUSAL`),
-    400 for anything else. Kept as a parameter so that a client asking is told, not silently
-    answered without them."""
+def refuse_private_ask(request) -> None:
+    """Answer an API request's `include_private`: nothing when absent or false; 403 for true
+    (see `API_REFUSAL`), 400 for anything else. Kept as a parameter so that a client asking is
+    told, not silently answered without them."""
     raw = request.query_params.get("include_private", "")
     if raw not in ("", "true", "false"):
         raise exceptions.ValidationError({"include_private": ["Give true or false."]})
     if raw == "true":
         raise exceptions.PermissionDenied(API_REFUSAL)
-    return False
