@@ -444,9 +444,12 @@ def sql_words(words: Iterable[str]) -> str:
     return "|".join("".join(c if c.isalnum() else "\\" + c for c in w) for w in ordered)
 
 
-def _sql_regex(names: Iterable[str]) -> str:
-    """A PostgreSQL regex matching any of `names` as a whole word."""
-    return "(^|[^[:alnum:]_])(" + sql_words(names) + ")([^[:alnum:]_]|$)"
+def _word_regex(names: Iterable[str], vendor: str) -> str:
+    """A database regex matching any of `names` as a whole word: PostgreSQL's dialect, or
+    Python's elsewhere (Django's regex lookup on SQLite, the demo), which has no POSIX classes."""
+    if vendor == "postgresql":
+        return "(^|[^[:alnum:]_])(" + sql_words(names) + ")([^[:alnum:]_]|$)"
+    return r"(^|\W)(" + sql_words(names) + r")(\W|$)"
 
 
 def audit_rows(subject: Subject) -> models.QuerySet:
@@ -459,10 +462,8 @@ def audit_rows(subject: Subject) -> models.QuerySet:
         ids.append(str(subject.user_id))
     q = models.Q(object_id__in=ids)
     if subject.names:
-        words = subject.names | subject.pseudonyms
-        postgres = connections[subject.tenant.db_alias].vendor == "postgresql"
-        # Elsewhere (the demo's SQLite) Django's regex is Python's: no POSIX classes.
-        regex = _sql_regex(words) if postgres else r"(^|\W)(" + sql_words(words) + r")(\W|$)"
+        vendor = connections[subject.tenant.db_alias].vendor
+        regex = _word_regex(subject.names | subject.pseudonyms, vendor)
         q |= models.Q(details_text__iregex=regex)
     return AuditEvent.objects.annotate(details_text=Cast("details", models.TextField())).filter(q)
 
